@@ -1,0 +1,132 @@
+"""`dokku [--quiet] [--force] [--trace] <command> [args...]`: dispatch to the plugin that owns
+the command, and print typed errors once, with their exit code."""
+import importlib
+import os
+import shlex
+import sys
+
+from pipeline import errors, log
+from pipeline.registry import BARE_COMMANDS, PLUGINS
+
+VERSION = "0.1.0"
+GLOBAL_FLAGS = ("--quiet", "--force", "--trace")
+# Commands whose arguments belong to someone else and are passed on untouched.
+PASSTHROUGH = {"run", "git-receive-pack", "git-upload-pack", "git-hook"}
+
+FORCE = False
+TRACE = False
+
+
+def _load(module_name: str):
+    return importlib.import_module(module_name)
+
+
+def print_help() -> None:
+    log.data("Usage: dokku [--quiet|--force|--trace] COMMAND <app> [command-specific-options]")
+    log.data("")
+    log.data("Primary help options, type \"dokku COMMAND:help\" for more details, or dokku COMMAND to run:")
+    for ns in sorted(PLUGINS):
+        try:
+            desc = _load(PLUGINS[ns]).DESCRIPTION
+        except (ImportError, AttributeError):
+            continue
+        log.data(f"    {ns:<20} {desc}")
+    log.data(f"    {'version':<20} Print dokku's version")
+
+
+def namespace_help(ns: str) -> None:
+    module = _load(PLUGINS[ns])
+    log.data(f"Usage: dokku {ns}[:COMMAND]")
+    log.data("")
+    log.data(module.DESCRIPTION)
+    log.data("")
+    log.data("Additional commands:")
+    rows = [(usage, text) for name, (_, usage, text) in sorted(module.COMMANDS.items())
+            if name.split(":")[0] == ns]
+    width = max((len(u) for u, _ in rows), default=0)
+    for usage, text in rows:
+        log.data(f"    dokku {usage:<{width}}  {text}")
+
+
+def _split_global_flags(argv: list[str]) -> list[str]:
+    global FORCE, TRACE
+    rest = list(argv)
+    while rest and rest[0] in GLOBAL_FLAGS:
+        flag = rest.pop(0)
+        FORCE |= flag == "--force"
+        TRACE |= flag == "--trace"
+        if flag == "--quiet":
+            log.set_quiet(True)
+    if rest and rest[0] not in PASSTHROUGH and rest[0] not in ("config:set",):
+        # Dokku accepts the global flags anywhere on the line.
+        kept = []
+        for word in rest:
+            if word == "--quiet":
+                log.set_quiet(True)
+            elif word == "--trace":
+                TRACE = True
+            elif word == "--force" and not rest[0].startswith("docker-options:"):
+                FORCE = True
+            else:
+                kept.append(word)
+        rest = kept
+    return rest
+
+
+def dispatch(argv: list[str]) -> int:
+    if not argv:
+        print_help()
+        return 0
+    command, args = argv[0], argv[1:]
+    if command in ("help", "--help", "-h"):
+        print_help()
+        return 0
+    if command in ("version", "--version", "-v"):
+        log.data(f"dokku {VERSION}")
+        return 0
+    if command in BARE_COMMANDS:
+        module = _load(BARE_COMMANDS[command])
+        handler = module.COMMANDS[command][0]
+        return handler(args) or 0
+    ns, _, sub = command.partition(":")
+    if ns not in PLUGINS:
+        raise errors.UsageError(f"`{command}` is not a dokku command.\n !     See `dokku help` for a list of available commands.")
+    if sub in ("", "help"):
+        namespace_help(ns)
+        return 0
+    module = _load(PLUGINS[ns])
+    entry = module.COMMANDS.get(command)
+    if entry is None:
+        raise errors.UsageError(f"`{command}` is not a dokku command.\n !     See `dokku {ns}:help` for a list of available commands.")
+    return entry[0](args) or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+        if not argv and os.environ.get("SSH_ORIGINAL_COMMAND"):
+            argv = shlex.split(os.environ["SSH_ORIGINAL_COMMAND"])
+            if argv and argv[0] == "dokku":
+                argv = argv[1:]
+    argv = _split_global_flags(argv)
+    try:
+        code = dispatch(argv)
+    except errors.Quiet as stop:
+        code = stop.exit_code
+    except errors.DokkuError as err:
+        for line in str(err).split("\n"):
+            log.error(line.removeprefix(" !     "))
+        code = err.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as err:  # an engine or OS error: one line, the traceback only with --trace
+        if TRACE or os.environ.get("DOKKU_TRACE"):
+            raise
+        log.error(f"{type(err).__name__}: {err}")
+        code = 1
+    sys.stdout.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

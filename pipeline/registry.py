@@ -1,0 +1,30 @@
+"""The flat command table: which plugin module owns which namespace.
+
+Adding a plugin is one line here. Modules are imported only when their namespace is called,
+so state-only commands never pay for the docker client, jinja2 or dulwich.
+"""
+
+PLUGINS = {
+    "apps": "pipeline.apps",
+    "config": "pipeline.config",
+    "storage": "pipeline.storage",
+    "docker-options": "pipeline.docker_options",
+    "git": "pipeline.git",
+    "ssh-keys": "pipeline.ssh_keys",
+    "ps": "pipeline.ps",
+    "run": "pipeline.run",
+    "logs": "pipeline.ps",
+    "checks": "pipeline.checks",
+    "domains": "pipeline.domains",
+    "proxy": "pipeline.proxy",
+    "plugin": "pipeline.plugins",
+}
+
+# Commands without a namespace, as SSH and git hooks deliver them.
+BARE_COMMANDS = {
+    "git-receive-pack": "pipeline.git",
+    "git-upload-pack": "pipeline.git",
+    "git-hook": "pipeline.git",
+    "run": "pipeline.run",
+    "logs": "pipeline.ps",
+}
