@@ -1,0 +1,292 @@
+"""DEPLOY phase: source -> build -> release.
+
+`from_push(app, rev)` reads top to bottom: export the commit, build it, release it. `release`
+starts the new process containers next to the old ones, checks them, and only then retires the
+old ones; if anything fails before the switch, the new containers go and the old keep serving.
+"""
+import json
+import socket
+import time
+from dataclasses import dataclass
+
+from pipeline import build, config, docker_args, errors, hooks, log, ownership, store
+
+WEB_PORT = 5000
+DEFAULT_CHECK_TIMEOUT = 60
+
+
+@dataclass
+class AppUser:
+    name: str | None
+    uid: int
+    gid: int
+
+
+# ---------------------------------------------------------------- the flow
+
+
+def from_push(app: str, rev: str) -> None:
+    """Build the commit `rev` of the app's repo and release it."""
+    from pipeline import git
+    started = time.monotonic()
+    log.step(f"Deploying {app} at {rev[:7]}")
+    context = git.export_tar(app, rev)
+    procfile_text = _text(git.read_file(app, rev, "Procfile"))
+    app_json = _json(git.read_file(app, rev, "app.json"))
+    built = build.build(app, context, git.read_file(app, rev, "Dockerfile") is not None, rev, procfile_text)
+    built.app_json = app_json
+    build_seconds = time.monotonic() - started
+    check_seconds = release(app, built)
+    deploy_seconds = time.monotonic() - started - build_seconds
+    log.step(f"Build took {build_seconds:.1f}s, deploy took {deploy_seconds:.1f}s (checks {check_seconds:.1f}s)")
+
+
+def deploy_lock(app: str):
+    """Held by everything that replaces an app's containers: pushes, restarts, rebuilds, scaling."""
+    return store.lock("deploy-" + app)
+
+
+def release(app: str, built: build.Built) -> float:
+    """Start new containers for every scaled process type, check them, retire the old ones.
+    Returns the seconds spent checking the new containers."""
+    from pipeline import engine
+    plan = scale_plan(app, built)
+    log.step(f"Releasing {app} ({', '.join(f'{p}={n}' for p, n in plan.items()) or 'no processes'})")
+    user = app_user(app, built)
+    specs = [container_spec(app, built, proc, index, user)
+             for proc, count in plan.items() for index in range(1, count + 1)]
+    preflight(app, specs, user)
+    hooks.fire("pre-deploy", app=app, image=built.image)
+
+    old = engine.app_containers(app)
+    started = []
+    try:
+        for spec in specs:
+            started.append(start_container(spec, old))
+        checks_started = time.monotonic()
+        for container in started:
+            wait_until_up(app, container)
+        check_seconds = time.monotonic() - checks_started
+    except BaseException:
+        for container in started:
+            engine.remove_quietly(container)
+        restore_names(old)
+        raise
+    retire(old, keep={c.id for c in started})
+    build.save(app, built)
+    store.put("ps", app, "deployed", "true")
+    store.delete("ps", app, "stopped")
+    hooks.fire("post-deploy", app=app, image=built.image)
+    for url in web_urls(app):
+        log.section(f"Application deployed: {url}")
+    return check_seconds
+
+
+# ---------------------------------------------------------------- the steps, as data first
+
+
+def scale_plan(app: str, built: build.Built) -> dict[str, int]:
+    """Process type -> count. Default: one web process, other types 0 (as Dokku)."""
+    types = built.process_types or {"web": ""}
+    stored = dict(line.split("=", 1) for line in store.read_lines("ps", app, "scale"))
+    return {proc: int(stored.get(proc, 1 if proc == "web" else 0)) for proc in types}
+
+
+def container_spec(app: str, built: build.Built, proc: str, index: int, user: AppUser) -> dict:
+    """The Docker SDK kwargs for one process container (pure apart from the hook answers)."""
+    from pipeline import engine
+    env = config.app_env(app)
+    env.update({"DYNO": f"{proc}.{index}", "DOKKU_APP_NAME": app, "DOKKU_PROCESS_TYPE": proc})
+    spec = {
+        "image": built.image,
+        "name": f"{app}.{proc}.{index}",
+        "command": process_command(built, proc),
+        "environment": env,
+        "labels": {engine.LABEL_APP: app, engine.LABEL_PROC: proc, engine.LABEL_INDEX: str(index),
+                   engine.LABEL_RELEASE: built.release, engine.LABEL_ROLE: "process"},
+        "restart_policy": {"Name": "on-failure", "MaximumRetryCount": 10},
+        "detach": True,
+    }
+    if user.name is not None:
+        spec["user"] = f"{user.uid}:{user.gid}"
+    if proc == "web":
+        env["PORT"] = str(WEB_PORT)
+        spec["ports"] = {f"{WEB_PORT}/tcp": ("127.0.0.1", None)}
+    answers = hooks.fire("docker-args-deploy", app=app, image=built.image, process_type=proc, index=index)
+    return docker_args.merge_kwargs(spec, *answers)
+
+
+def process_command(built: build.Built, proc: str) -> list[str] | None:
+    if built.builder == "buildpack":
+        return ["/buildpacks/start", proc]
+    command = built.process_types.get(proc)
+    return ["/bin/sh", "-c", command] if command else None  # None: the image's own CMD
+
+
+def app_user(app: str, built: build.Built) -> AppUser:
+    """Who the processes run as: herokuishuser or DOKKU_APP_USER for buildpack images, the
+    image's own USER for Dockerfile images; resolved to uid:gid inside the image."""
+    from pipeline import engine
+    image = engine.client().images.get(built.image)
+    if built.builder == "buildpack":
+        name = config.get(app, "DOKKU_APP_USER") or build.BUILDPACK_USER
+    else:
+        name = image.attrs["Config"].get("User") or "root"
+    cache_key = f"{image.id}:{name}"
+    cached = json.loads(store.get("ps", app, "users") or "{}")
+    if cache_key not in cached:
+        cached = {cache_key: list(resolve_user(image.id, name))}
+        store.put("ps", app, "users", json.dumps(cached))
+    uid, gid = cached[cache_key]
+    return AppUser(name if built.builder == "buildpack" else None, uid, gid)
+
+
+def resolve_user(image_id: str, name: str) -> tuple[int, int]:
+    """uid and gid of `name` (or `uid[:gid]`) from the image's /etc/passwd."""
+    from pipeline import engine
+    user, _, group = name.partition(":")
+    if user.isdigit():
+        return int(user), int(group) if group.isdigit() else int(user)
+    container = engine.client().containers.create(image_id, command=["true"])
+    try:
+        passwd = (engine.read_file(container, "/etc/passwd") or b"").decode()
+    finally:
+        engine.remove_quietly(container)
+    for line in passwd.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[0] == user:
+            return int(fields[2]), int(fields[3])
+    raise errors.DokkuError(f"User {user} does not exist in the image: create it in the image, "
+                            f"or change DOKKU_APP_USER (dokku config:unset <app> DOKKU_APP_USER)")
+
+
+def bind_sources(specs: list[dict]) -> list[tuple[str, bool]]:
+    seen = {}
+    for spec in specs:
+        for mount in spec.get("mounts", []):
+            if mount.get("Type") == "bind":
+                seen[mount["Source"]] = seen.get(mount["Source"], True) and bool(mount.get("ReadOnly"))
+    return list(seen.items())
+
+
+def preflight(app: str, specs: list[dict], user: AppUser) -> None:
+    """Fail before anything running is touched: every bind source exists, and writable ones are
+    owned by the app user."""
+    sources = bind_sources(specs)
+    missing = ownership.missing_sources([s for s, _ in sources])
+    if missing:
+        raise errors.DokkuError(
+            f"Mount source {missing[0]} does not exist. Create it with "
+            f"dokku storage:ensure-directory <name> (for {'/var/lib/dokku/data/storage/<name>'}) "
+            f"or mkdir, or remove the mount: dokku storage:unmount {app} {missing[0]}:<container-path>")
+    if (config.get(app, "DOKKU_CHOWN_MOUNTS") or "true").lower() == "false":
+        return
+    ownership.ensure_owned(app, [s for s, read_only in sources if not read_only], user.uid, user.gid)
+
+
+def start_container(spec: dict, old: list):
+    """Create and start one container under its final name; an old container holding that name
+    is renamed out of the way first (and renamed back if the release fails)."""
+    from pipeline import engine
+    client = engine.client()
+    for container in old:
+        if container.name == spec["name"]:
+            container.rename(f"{spec['name']}.retiring.{container.short_id}")
+    kwargs = dict(spec)
+    kwargs.pop("_stop_timeout", None)
+    container = client.containers.create(**{k: v for k, v in kwargs.items() if k != "detach"})
+    container.start()
+    return container
+
+
+def restore_names(old: list) -> None:
+    for container in old:
+        try:
+            container.reload()
+            if ".retiring." in container.name:
+                container.rename(container.name.split(".retiring.")[0])
+        except Exception as err:  # best effort: the old container keeps running either way
+            log.warn(f"Could not restore the name of {container.name}: {err}")
+
+
+def published_port(container) -> int | None:
+    container.reload()
+    bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{WEB_PORT}/tcp") or []
+    return int(bindings[0]["HostPort"]) if bindings else None
+
+
+def wait_until_up(app: str, container) -> None:
+    """A web container's port must answer; any container must still be running."""
+    from pipeline import engine
+    timeout = float(config.get(app, "DOKKU_CHECKS_TIMEOUT") or DEFAULT_CHECK_TIMEOUT)
+    deadline = time.monotonic() + timeout
+    is_web = container.labels.get(engine.LABEL_PROC) == "web"
+    settle = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status not in ("created", "running"):
+            raise errors.DokkuError(
+                f"{container.name} exited ({container.attrs['State'].get('ExitCode')}) before it was up:\n"
+                + _tail(container))
+        if is_web:
+            port = published_port(container)
+            if port and _answers(port):
+                return
+        elif time.monotonic() >= settle:
+            return
+        time.sleep(0.1)
+    raise errors.DokkuError(f"{container.name} did not answer on port {WEB_PORT} within {timeout:.0f}s:\n"
+                            + _tail(container))
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            return bool(sock.recv(1))
+    except OSError:
+        return False
+
+
+def _tail(container, lines: int = 20) -> str:
+    try:
+        return container.logs(tail=lines).decode(errors="replace")
+    except Exception:
+        return ""
+
+
+def retire(old: list, keep: set) -> None:
+    """Stop (SIGTERM, then the stop timeout) and remove the previous release's containers."""
+    from pipeline import engine
+    for container in old:
+        if container.id in keep:
+            continue
+        try:
+            container.stop(timeout=10)
+        except engine.APIError:
+            pass
+        engine.remove_quietly(container)
+
+
+def web_urls(app: str) -> list[str]:
+    from pipeline import engine
+    urls = []
+    for container in engine.app_containers(app, all=False):
+        if container.labels.get(engine.LABEL_PROC) == "web":
+            port = published_port(container)
+            if port:
+                urls.append(f"http://127.0.0.1:{port}")
+    return sorted(urls)
+
+
+def _text(data: bytes | None) -> str | None:
+    return data.decode() if data is not None else None
+
+
+def _json(data: bytes | None) -> dict:
+    if not data:
+        return {}
+    try:
+        return json.loads(data)
+    except ValueError as err:
+        raise errors.DokkuError(f"app.json is not valid JSON: {err}") from None
