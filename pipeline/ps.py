@@ -137,7 +137,7 @@ def rows(app: str) -> dict:
         "--deployed": "true" if is_deployed(app) else "false",
         "--processes": str(len(containers)),
         "--running": "true" if containers and len(running) == len(containers) else ("mixed" if running else "false"),
-        "--web-urls": " ".join(deploy.web_urls(app)) if running else "",
+        "--ps-web-urls": " ".join(deploy.web_urls(app)) if running else "",
     }
     for c in sorted(containers, key=lambda c: c.name):
         out[f"--status-{c.labels.get(engine.LABEL_PROC)}-{c.labels.get(engine.LABEL_INDEX)}"] = f"{c.status} ({c.short_id})"
