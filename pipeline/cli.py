@@ -82,7 +82,7 @@ def dispatch(argv: list[str]) -> int:
         print_help()
         return 0
     if command in ("version", "--version", "-v"):
-        log.data(f"dokku {VERSION}")
+        log.data(f"dokku version {VERSION}")
         return 0
     if command in BARE_COMMANDS:
         module = _load(BARE_COMMANDS[command])
