@@ -1,0 +1,521 @@
+"""git: the app's bare repo at `$DOKKU_ROOT/<app>`, the pushes into it, and the source that the
+builder reads from it.
+
+    git push ─► sshd (forced command) ─► dokku git-receive-pack '<app>'
+                  creates the app and its repo on first push, then execs `git receive-pack`
+                                            │
+                               <repo>/hooks/pre-receive (a shim, hooks/pre-receive)
+                                            ▼
+                  dokku git-hook <app> ─► deploy.from_push(app, <pushed sha>)
+
+The builder reads a commit through `export_tar` (the tree, for the build context) and
+`read_file` (Procfile, app.json, Dockerfile). Refs and objects are read with dulwich; the tree
+export is `git archive` (see `export_tar`). Settings: `deploy-branch` and `receive-mode`, per
+app or `--global`, in `$DOKKU_LIB_ROOT/config/git/`.
+"""
+import contextlib
+import json
+import os
+import posixpath
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pipeline import cliargs, errors, log, paths, report, store
+
+DESCRIPTION = "Manage the app's git repository and how pushes deploy"
+
+PLUGIN = "git"
+ZERO = re.compile(r"^0+$")
+SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+RECEIVE_MODES = ("pre-receive", "post-receive")
+DEFAULT_RECEIVE_MODE = "pre-receive"
+KEYS = ("deploy-branch", "receive-mode")
+DEFAULT_DOKKU_BIN = "/usr/local/bin/dokku"
+HOOKS = ("pre-receive", "post-receive")
+# After a push deploys, git moves the branch only once the hook has exited (and released the deploy
+# lock). A push waiting on that lock gives git this long to do so before trusting the ref.
+CLAIM_SECONDS = 10.0
+
+# The hooks as shipped in hooks/ (the source of truth; a test keeps these copies equal to it),
+# for an install that has neither the package data nor a checkout beside the package.
+PRE_RECEIVE = r'''#!/usr/bin/env bash
+# pre-receive: hand the pushed refs ("<old> <new> <ref>" lines on stdin) to `dokku git-hook <app>`,
+# which deploys the deploy branch; a non-zero exit rejects the push. No logic lives here.
+#
+# `dokku git:initialize` and `dokku git-receive-pack` copy this file into every app repo and fill
+# in the two values below: git runs hooks with a minimal PATH, and a local-path push
+# (`git push /home/dokku/<app> main`) brings none of dokku's environment.
+DOKKU_BIN=dokku
+DEFAULT_DOKKU_LIB_ROOT=/var/lib/dokku
+
+repo="$(cd "${GIT_DIR:-.}" && pwd)"   # the app's repo is $DOKKU_ROOT/<app>
+export DOKKU_ROOT="${repo%/*}"
+export DOKKU_LIB_ROOT="${DOKKU_LIB_ROOT:-$DEFAULT_DOKKU_LIB_ROOT}"
+export PYTHONUNBUFFERED=1   # the deploy's output reaches the pusher as it happens
+exec "$DOKKU_BIN" git-hook "${repo##*/}"
+'''
+POST_RECEIVE = r'''#!/usr/bin/env bash
+# post-receive: hand the updated refs ("<old> <new> <ref>" lines on stdin) to
+# `dokku git-hook --post-receive <app>`, which deploys only when the app's receive-mode is
+# post-receive (the push is accepted whatever the deploy does). No logic lives here.
+#
+# `dokku git:initialize` and `dokku git-receive-pack` copy this file into every app repo and fill
+# in the two values below: git runs hooks with a minimal PATH, and a local-path push
+# (`git push /home/dokku/<app> main`) brings none of dokku's environment.
+DOKKU_BIN=dokku
+DEFAULT_DOKKU_LIB_ROOT=/var/lib/dokku
+
+repo="$(cd "${GIT_DIR:-.}" && pwd)"   # the app's repo is $DOKKU_ROOT/<app>
+export DOKKU_ROOT="${repo%/*}"
+export DOKKU_LIB_ROOT="${DOKKU_LIB_ROOT:-$DEFAULT_DOKKU_LIB_ROOT}"
+export PYTHONUNBUFFERED=1   # the deploy's output reaches the pusher as it happens
+exec "$DOKKU_BIN" git-hook --post-receive "${repo##*/}"
+'''
+EMBEDDED_HOOKS = {"pre-receive": PRE_RECEIVE, "post-receive": POST_RECEIVE}
+
+
+# ---------------------------------------------------------------- the repo and its hooks
+
+
+def repo_path(app: str) -> Path:
+    """The app's folder is its bare repo, as in Dokku."""
+    return paths.app_dir(app)
+
+
+def is_initialized(app: str) -> bool:
+    return (repo_path(app) / "HEAD").is_file()
+
+
+def dokku_bin() -> str:
+    """The absolute path of this dokku, for hooks and authorized_keys (which run without PATH):
+    $DOKKU_BIN (set by the authorized_keys entry), else the running `dokku` script, else the
+    one on PATH, else /usr/local/bin/dokku. Symlinks are kept, so a reinstall behind
+    /usr/local/bin/dokku keeps working."""
+    for candidate in (os.environ.get("DOKKU_BIN"), sys.argv[0] if sys.argv else None):
+        if candidate and os.path.basename(candidate) == "dokku":
+            path = os.path.abspath(candidate)
+            if os.access(path, os.X_OK):
+                return path
+    return shutil.which("dokku") or DEFAULT_DOKKU_BIN
+
+
+def hook_source(name: str) -> str:
+    """hooks/<name> as shipped: the package data (`<prefix>/share/dokku/hooks`), else the
+    checkout beside the package, else the copy embedded above."""
+    for folder in (Path(sys.prefix) / "share" / "dokku" / "hooks", Path(__file__).resolve().parents[1] / "hooks"):
+        with contextlib.suppress(OSError):
+            return (folder / name).read_text()
+    return EMBEDDED_HOOKS[name]
+
+
+def render_hook(name: str) -> str:
+    """The hook with the path of dokku and the default DOKKU_LIB_ROOT filled in."""
+    values = {"DOKKU_BIN": dokku_bin(), "DEFAULT_DOKKU_LIB_ROOT": os.path.abspath(paths.lib_root())}
+    text = hook_source(name)
+    for var, value in values.items():
+        text = re.sub(rf"^{var}=.*$", lambda _m, v=var, x=value: f"{v}={shlex.quote(x)}", text,
+                      count=1, flags=re.MULTILINE)
+    return text
+
+
+def _owner() -> tuple[int, int] | None:
+    """When root works in a DOKKU_ROOT owned by the dokku user, new repo files go to that user,
+    so its pushes over SSH can still write them."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        st = paths.dokku_root().stat()
+    except OSError:
+        return None
+    return None if st.st_uid == 0 else (st.st_uid, st.st_gid)
+
+
+def _write_executable(target: Path, text: str) -> None:
+    """Atomically replace `target` (mode 755) unless it already holds `text`."""
+    with contextlib.suppress(OSError):
+        if target.read_text() == text and os.access(target, os.X_OK):
+            return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o755)
+        owner = _owner()
+        if owner:
+            os.chown(tmp, *owner)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def install_hooks(app: str) -> None:
+    for name in HOOKS:
+        _write_executable(repo_path(app) / "hooks" / name, render_hook(name))
+
+
+def initialize(app: str) -> bool:
+    """Make the app's folder a bare repo (when it is not one yet) and (re)install its hooks,
+    so that they call the dokku installed now. True when the repo was created."""
+    repo = repo_path(app)
+    created = False
+    with store.app_lock(app):
+        if not is_initialized(app):
+            from dulwich.repo import Repo
+            repo.mkdir(parents=True, exist_ok=True)
+            bare = Repo.init_bare(str(repo), default_branch=(deploy_branch(app) or "main").encode())
+            # HEAD names the deploy branch (so clones check out what runs); deleting it is still
+            # a push like any other (it deploys nothing), as in Dokku.
+            cfg = bare.get_config()
+            cfg.set((b"receive",), b"denyDeleteCurrent", b"ignore")
+            cfg.write_to_path()
+            owner = _owner()
+            if owner:
+                for root, dirs, files in os.walk(repo):
+                    for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                        os.chown(name, *owner)
+            created = True
+        install_hooks(app)
+    return created
+
+
+def _point_head(app: str, branch: str) -> None:
+    """HEAD names the deploy branch, so a clone checks out what runs."""
+    if is_initialized(app):
+        from dulwich.repo import Repo
+        Repo(str(repo_path(app))).refs.set_symbolic_ref(b"HEAD", b"refs/heads/" + branch.encode())
+
+
+# ---------------------------------------------------------------- reading commits
+
+
+def _quarantine(app: str) -> str | None:
+    """Inside a pre-receive hook the pushed objects wait in a quarantine folder of the repo
+    (git names it in GIT_QUARANTINE_PATH) until the hook accepts them."""
+    folder = os.environ.get("GIT_QUARANTINE_PATH")
+    if not folder:
+        return None
+    path = Path(folder).resolve()
+    if not path.is_dir() or not path.is_relative_to(repo_path(app).resolve()):
+        return None
+    return str(path)
+
+
+def _open(app: str):
+    from dulwich.errors import NotGitRepository
+    from dulwich.repo import Repo
+    try:
+        repo = Repo(str(repo_path(app)))
+    except NotGitRepository:
+        raise errors.DokkuError(f"App {app} has no git repository: push to it, or run dokku git:initialize {app}") from None
+    quarantine = _quarantine(app)
+    if quarantine:
+        from dulwich.object_store import DiskObjectStore, OverlayObjectStore
+        repo.object_store = OverlayObjectStore([DiskObjectStore(quarantine), repo.object_store])
+    return repo
+
+
+def _resolve(repo, app: str, rev: str) -> str:
+    """The commit sha that `rev` (a sha, a branch, a tag or a full ref name) names."""
+    from dulwich.objects import Commit, Tag
+    sha = None
+    if SHA.fullmatch(rev):
+        sha = rev.encode()
+    else:
+        for name in (rev, "refs/heads/" + rev, "refs/tags/" + rev):
+            with contextlib.suppress(KeyError):
+                sha = repo.refs[name.encode()]
+                break
+    try:
+        obj = repo.object_store[sha] if sha else None
+        while isinstance(obj, Tag):
+            obj = repo.object_store[obj.object[1]]
+    except KeyError:
+        obj = None
+    if not isinstance(obj, Commit):
+        raise errors.DokkuError(f"No commit {rev!r} in {app}'s repository: push it first")
+    return obj.id.decode()
+
+
+def resolve(app: str, rev: str) -> str:
+    return _resolve(_open(app), app, rev)
+
+
+def ref_sha(app: str, ref: str) -> str | None:
+    """The sha a ref points at now (`refs/heads/main`), None when it does not exist."""
+    if not is_initialized(app):
+        return None
+    from dulwich.repo import Repo
+    try:
+        return Repo(str(repo_path(app))).refs[ref.encode()].decode()
+    except KeyError:
+        return None
+
+
+def export_tar(app: str, rev: str) -> bytes:
+    """The commit's tree as an uncompressed tar: the build context.
+
+    dulwich resolves the commit; `git archive` writes the tar. Walking the tree with dulwich and
+    packing it with tarfile measured ~10x `git archive` on a 5,000-file packed repo, and this
+    sits on every deploy's path (bench/build_context.py keeps it within 2x)."""
+    sha = resolve(app, rev)
+    repo = repo_path(app)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    quarantine = _quarantine(app)
+    if quarantine:
+        env["GIT_OBJECT_DIRECTORY"] = quarantine
+        env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = str(repo / "objects")
+    proc = subprocess.run(["git", f"--git-dir={repo}", "archive", "--format=tar", sha],
+                          capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip()
+        raise errors.DokkuError(f"Could not export {sha[:7]} of {app}: git archive said: {detail}")
+    return proc.stdout
+
+
+def read_file(app: str, rev: str, path: str) -> bytes | None:
+    """One file of the commit (`Procfile`, `app.json`), None when absent or not a file.
+    Symlinks inside the tree are followed."""
+    repo = _open(app)
+    commit = repo.object_store[_resolve(repo, app, rev).encode()]
+    return _blob(repo.object_store, commit.tree, path)
+
+
+def _blob(objects, tree: bytes, path: str, hops: int = 0) -> bytes | None:
+    from dulwich.errors import NotTreeError
+    from dulwich.object_store import tree_lookup_path
+    path = posixpath.normpath(path.lstrip("/"))
+    if path in (".", "..") or path.startswith("../") or hops > 8:
+        return None
+    try:
+        mode, sha = tree_lookup_path(objects.__getitem__, tree, path.encode())
+    except (KeyError, NotTreeError):
+        return None
+    if stat.S_ISLNK(mode):
+        target = objects[sha].data.decode(errors="surrogateescape")
+        if target.startswith("/"):
+            return None
+        return _blob(objects, tree, posixpath.join(posixpath.dirname(path), target), hops + 1)
+    return objects[sha].data if stat.S_ISREG(mode) else None
+
+
+# ---------------------------------------------------------------- settings
+
+
+def _setting(app: str | None, key: str) -> str:
+    return store.get(PLUGIN, app, key)
+
+
+def deploy_branch(app: str) -> str:
+    """The app's deploy branch, else the global one; "" until the first push sets it."""
+    return _setting(app, "deploy-branch") or _setting(None, "deploy-branch")
+
+
+def receive_mode(app: str) -> str:
+    return _setting(app, "receive-mode") or _setting(None, "receive-mode") or DEFAULT_RECEIVE_MODE
+
+
+def _validate(key: str, value: str) -> None:
+    if key == "receive-mode" and value not in RECEIVE_MODES:
+        raise errors.DokkuError(f'Invalid receive-mode "{value}": use {" or ".join(RECEIVE_MODES)}')
+    if key == "deploy-branch":
+        from dulwich.refs import check_ref_format
+        if value.startswith("-") or not check_ref_format(b"refs/heads/" + value.encode()):
+            raise errors.DokkuError(f'Invalid branch name "{value}": use a git branch name such as main')
+
+
+# ---------------------------------------------------------------- receiving a push
+
+
+def _claim_deploy_branch(app: str, branch: str) -> str:
+    """The deploy branch; with none set, the branch being pushed becomes it."""
+    with store.app_lock(app):
+        current = deploy_branch(app)
+        if current:
+            return current
+        store.put(PLUGIN, app, "deploy-branch", branch)
+    log.step(f"Set {branch} as deploy-branch")
+    _point_head(app, branch)
+    return branch
+
+
+def _expect_tip(app: str, branch: str, ref: str, old: str) -> None:
+    """Under the deploy lock: the branch must still be where this push found it, or another push
+    got there first (git would refuse this push's ref update after we deployed it)."""
+    def tip() -> str:
+        return ref_sha(app, ref) or "0" * len(old)
+
+    current = tip()
+    claim = _read_claim(app)
+    if claim and claim.get("ref") == ref and claim.get("old") == current and claim.get("new") != current:
+        # The push before this one deployed and left its hook; git moves the ref a moment later.
+        deadline = float(claim.get("at", 0)) + CLAIM_SECONDS
+        while current == claim["old"] and time.time() < deadline:
+            time.sleep(0.05)
+            current = tip()
+    if current != old:
+        raise errors.DokkuError(f"another push updated {branch} first: pull and push again")
+
+
+def _read_claim(app: str) -> dict | None:
+    try:
+        return json.loads(store.get(PLUGIN, app, "last-push") or "null")
+    except ValueError:
+        return None
+
+
+def receive(app: str, updates: list[tuple[str, str, str]], phase: str) -> None:
+    """Deploy what a push brought, when `phase` (the hook git is running) is the app's
+    receive-mode. Only the deploy branch deploys; deleting a branch or pushing tags deploys
+    nothing. A failure raises, which in pre-receive rejects the push."""
+    if receive_mode(app) != phase:
+        return
+    for old, new, ref in updates:
+        if not ref.startswith("refs/heads/") or ZERO.fullmatch(new):
+            continue
+        branch = ref.removeprefix("refs/heads/")
+        target = _claim_deploy_branch(app, branch)
+        if branch != target:
+            log.step(f"WARNING: deploy did not complete, you must push to {target}.")
+            continue
+        from pipeline import deploy
+        with deploy.deploy_lock(app):
+            if phase == "pre-receive":
+                _expect_tip(app, branch, ref, old)
+            elif ref_sha(app, ref) != new:
+                log.step(f"{branch} has moved on since this push: the push that moved it deploys it")
+                continue
+            deploy.from_push(app, new)
+            if phase == "pre-receive":
+                store.put(PLUGIN, app, "last-push", json.dumps({"ref": ref, "old": old, "new": new, "at": time.time()}))
+
+
+def _parse_updates(text: str) -> list[tuple[str, str, str]]:
+    updates = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if len(words) != 3 or not SHA.fullmatch(words[0]) or not SHA.fullmatch(words[1]):
+            raise errors.DokkuError(f"Unexpected hook input {line!r}: expected '<old-sha> <new-sha> <ref>' lines")
+        updates.append((words[0], words[1], words[2]))
+    return updates
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _app_from_ssh(word: str) -> str:
+    """`'node-js-app'`, `'/node-js-app.git'` (ssh://host/app.git) -> node-js-app."""
+    app = word.strip().strip("'\"").strip("/").removesuffix(".git")
+    return cliargs.validate_app_name(app)
+
+
+def _one_arg(args: list[str], usage: str) -> str:
+    if len(args) != 1:
+        raise errors.UsageError(f"Usage: dokku {usage}")
+    return args[0]
+
+
+def _exec_git(service: str, app: str) -> None:
+    """Run git's side of the protocol on our stdin/stdout (the SSH channel): nothing may be
+    written to stdout before this."""
+    os.environ["DOKKU_ROOT"] = os.path.abspath(paths.dokku_root())
+    os.environ["DOKKU_LIB_ROOT"] = os.path.abspath(paths.lib_root())
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"):
+        os.environ.pop(var, None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvp("git", ["git", service, str(repo_path(app))])
+
+
+def cmd_receive_pack(args: list[str]) -> None:
+    app = _app_from_ssh(_one_arg(args, "git-receive-pack '<app>'"))
+    from pipeline import apps
+    if apps.create_app(app, quiet_if_exists=True) and not log.QUIET:
+        sys.stderr.write(f"-----> Creating {app}...\n")  # stdout carries git's protocol
+    initialize(app)
+    _exec_git("receive-pack", app)
+
+
+def cmd_upload_pack(args: list[str]) -> None:
+    app = cliargs.require_app(_app_from_ssh(_one_arg(args, "git-upload-pack '<app>'")))
+    if not is_initialized(app):
+        initialize(app)
+    _exec_git("upload-pack", app)
+
+
+def cmd_hook(args: list[str]) -> None:
+    phase = "pre-receive"
+    if args[:1] == ["--post-receive"]:
+        phase, args = "post-receive", args[1:]
+    app = cliargs.require_app(_one_arg(args, "git-hook [--post-receive] <app>"))
+    receive(app, _parse_updates(sys.stdin.read()), phase)
+
+
+def cmd_initialize(args: list[str]) -> None:
+    positional, _ = cliargs.parse(args, {})
+    cliargs.expect_at_most(positional, 1, "git:initialize <app>")
+    app = cliargs.require_app(positional[0] if positional else "")
+    log.step(f"Initializing git repository for {app}")
+    initialize(app)
+
+
+def cmd_set(args: list[str]) -> None:
+    usage = "git:set [--global|<app>] deploy-branch|receive-mode [<value>]"
+    positional, found = cliargs.parse(args, {"--global": False})
+    app = None if found.get("--global") else cliargs.require_app(positional.pop(0) if positional else "")
+    if not positional or positional[0] not in KEYS:
+        raise errors.DokkuError(f"Invalid key: valid keys are {', '.join(KEYS)}")
+    cliargs.expect_at_most(positional, 2, usage)
+    key, value = positional[0], (positional[1] if len(positional) > 1 else "")
+    if value:
+        _validate(key, value)
+    with store.app_lock(app):
+        if value:
+            store.put(PLUGIN, app, key, value)
+        else:
+            store.delete(PLUGIN, app, key)
+    if value:
+        log.section(f"Setting {key} to {value}")
+    else:
+        log.section(f"Unsetting {key}")
+    if key == "deploy-branch" and app and value:
+        _point_head(app, value)
+
+
+def rows(app: str) -> dict:
+    branch = deploy_branch(app)
+    return {
+        "--git-deploy-branch": branch,
+        "--git-global-deploy-branch": _setting(None, "deploy-branch"),
+        "--git-receive-mode": receive_mode(app),
+        "--git-global-receive-mode": _setting(None, "receive-mode"),
+        "--git-sha": (ref_sha(app, "refs/heads/" + branch) or "") if branch else "",
+    }
+
+
+def cmd_report(args: list[str]) -> int:
+    return report.run(args, "git", rows)
+
+
+COMMANDS = {
+    "git:initialize": (cmd_initialize, "git:initialize <app>", "Create the app's git repository and install its hooks"),
+    "git:set": (cmd_set, "git:set [--global|<app>] deploy-branch|receive-mode [<value>]",
+                "Set (or with no value, unset) a git property"),
+    "git:report": (cmd_report, "git:report [<app>] [<flag>]", "Display the git information"),
+    "git-receive-pack": (cmd_receive_pack, "git-receive-pack '<app>'", "Receive a push (called by sshd)"),
+    "git-upload-pack": (cmd_upload_pack, "git-upload-pack '<app>'", "Serve a fetch or clone (called by sshd)"),
+    "git-hook": (cmd_hook, "git-hook [--post-receive] <app>", "Deploy what a push brought (called by the repo's hooks)"),
+}
