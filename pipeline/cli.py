@@ -57,7 +57,7 @@ def _split_global_flags(argv: list[str]) -> list[str]:
         TRACE |= flag == "--trace"
         if flag == "--quiet":
             log.set_quiet(True)
-    if rest and rest[0] not in PASSTHROUGH and rest[0] not in ("config:set",):
+    if rest and rest[0] not in PASSTHROUGH:
         # Dokku accepts the global flags anywhere on the line.
         kept = []
         for word in rest:
@@ -105,12 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
         if not argv and os.environ.get("SSH_ORIGINAL_COMMAND"):
-            argv = shlex.split(os.environ["SSH_ORIGINAL_COMMAND"])
+            try:
+                argv = shlex.split(os.environ["SSH_ORIGINAL_COMMAND"])
+            except ValueError as err:  # an unclosed quote: a usage error, not a traceback
+                log.error(f"Cannot split the command into words: {err}")
+                return 2
             if argv and argv[0] == "dokku":
                 argv = argv[1:]
     argv = _split_global_flags(argv)
     try:
         code = dispatch(argv)
+    except BrokenPipeError:
+        return _reader_gone()
     except errors.Quiet as stop:
         code = stop.exit_code
     except errors.DokkuError as err:
@@ -124,8 +130,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         log.error(f"{type(err).__name__}: {err}")
         code = 1
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
     return code
+
+
+def _reader_gone() -> int:
+    """stdout's reader went away (`dokku help | head -1`): stop quietly, and keep Python from
+    complaining about the pipe at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 if __name__ == "__main__":

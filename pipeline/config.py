@@ -40,6 +40,12 @@ def _target(args: list[str], flags: dict, usage: str) -> tuple[str | None, list[
     return cliargs.require_app(positional[0]), positional[1:], found
 
 
+def _still_exists(app: str | None) -> None:
+    """The app may have been destroyed while we waited for its lock."""
+    if app is not None:
+        cliargs.require_app(app)
+
+
 def _restart(app: str | None, found: dict) -> None:
     if app is None or found.get("--no-restart"):
         return
@@ -67,6 +73,7 @@ def cmd_set(args: list[str]) -> None:
         updates[key] = value
     log.step("Setting config vars")
     with store.app_lock(app):
+        _still_exists(app)
         env = read_env(app)
         env.update(updates)
         write_env(app, env)
@@ -80,6 +87,7 @@ def cmd_unset(args: list[str]) -> None:
     if not keys:
         raise errors.DokkuError("At least one key must be given")
     with store.app_lock(app):
+        _still_exists(app)
         env = read_env(app)
         for key in keys:
             log.step(f"Unsetting {key}")

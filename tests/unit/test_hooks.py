@@ -68,10 +68,12 @@ def test_builtin_answers_come_in_table_order(lib, monkeypatch):
     assert CALLS == ["second", "first"]
 
 
-def test_a_builtin_answer_from_a_missing_module_is_skipped(lib, monkeypatch):
+def test_a_builtin_answer_from_a_missing_module_is_an_error_not_silence(lib, monkeypatch):
+    """A broken built-in plugin must not quietly drop its mounts from every container."""
     monkeypatch.setitem(hooks.ANSWERS, "docker-args-deploy",
                         ["pipeline.no_such_plugin:deploy_args", f"{__name__}:first"])
-    assert hooks.fire("docker-args-deploy", **deploy_args()) == [{"labels": {"from": "first"}}]
+    with pytest.raises(ModuleNotFoundError):
+        hooks.fire("docker-args-deploy", **deploy_args())
 
 
 def test_builtin_answers_come_before_executable_ones(lib, monkeypatch):
