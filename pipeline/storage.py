@@ -139,16 +139,16 @@ def _after_change(app: str, restart: bool, what: str) -> None:
         if restart:
             log.step(f"{app} has not been deployed yet: the {what} applies at its first deploy")
         return
-    try:
-        from pipeline import ps
-    except ImportError:
-        ps = None
-    if restart and ps is not None:
+    from pipeline import ps
+    if restart:
+        if store.get("ps", app, "stopped") == "true":
+            log.step(f"{app} is stopped: the {what} applies when it starts (dokku ps:start {app})")
+            return
         log.step(f"Restarting {app} to apply the {what}")
         ps.restart(app)
         return
     try:
-        running = ps is None or bool(ps.running_containers(app))
+        running = bool(ps.running_containers(app))
     except Exception:  # the engine is unreachable: assume containers may be running
         running = True
     if running:

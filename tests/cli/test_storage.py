@@ -298,16 +298,6 @@ def test_restart_flag_restarts_the_app(fake_ps, capsys, app, command):
     assert "ps:restart" not in capsys.readouterr().out.splitlines()[-1]
 
 
-def test_without_the_ps_module_storage_still_works(monkeypatch, dokku, app, capsys):
-    from pipeline import storage
-    mark_deployed(dokku, app)
-    monkeypatch.setitem(sys.modules, "pipeline.ps", None)  # importing it raises ImportError
-    import pipeline
-    monkeypatch.delattr(pipeline, "ps", raising=False)
-    storage.cmd_mount([app, "vol:/data"])
-    assert f"dokku ps:restart {app}" in capsys.readouterr().out
-
-
 # ---------------------------------------------------------------- unmount
 
 def test_unmount_removes_whatever_its_options(dokku, app):
