@@ -30,8 +30,27 @@ def chown_tree(source: str, uid: int, gid: int) -> None:
         mounts=[{"Type": "bind", "Source": source, "Target": "/mnt", "ReadOnly": False}])
 
 
+# System trees are never handed to an app user, whatever a mount says: a mount of /etc/ssl must
+# not make the host's certificates owned by uid 32767.
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root",
+                "/run", "/sbin", "/sys", "/usr")
+SYSTEM_DIRS = ("/", "/home", "/opt", "/srv", "/tmp", "/var", "/var/lib", "/var/lib/docker", "/var/lib/dokku",
+               "/var/lib/dokku/data", "/var/lib/dokku/data/storage", "/mnt", "/media")
+
+
+def is_system_path(source: str) -> bool:
+    path = os.path.normpath(source)
+    return path in SYSTEM_DIRS or any(path == t or path.startswith(t + "/") for t in SYSTEM_TREES)
+
+
 def ensure_owned(app: str, sources: list[str], uid: int, gid: int) -> None:
     for source in sources:
+        if is_system_path(source):
+            if needs_chown(source, uid, gid):
+                raise errors.DokkuError(
+                    f"Refusing to change the owner of system path {source} for {app}: mount it read-only "
+                    f"(:ro), or opt out with dokku config:set {app} DOKKU_CHOWN_MOUNTS=false")
+            continue
         try:
             if needs_chown(source, uid, gid):
                 chown_tree(source, uid, gid)
