@@ -6,7 +6,7 @@ import shlex
 import sys
 
 from pipeline import errors, log
-from pipeline.registry import BARE_COMMANDS, PLUGINS
+from pipeline.registry import BARE_COMMANDS, COMMAND_OWNERS, PLUGINS
 
 VERSION = "0.1.0"
 GLOBAL_FLAGS = ("--quiet", "--force", "--trace")
@@ -88,6 +88,8 @@ def dispatch(argv: list[str]) -> int:
         module = _load(BARE_COMMANDS[command])
         handler = module.COMMANDS[command][0]
         return handler(args) or 0
+    if command in COMMAND_OWNERS:
+        return _load(COMMAND_OWNERS[command]).COMMANDS[command][0](args) or 0
     ns, _, sub = command.partition(":")
     if ns not in PLUGINS:
         raise errors.UsageError(f"`{command}` is not a dokku command.\n !     See `dokku help` for a list of available commands.")

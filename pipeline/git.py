@@ -4,9 +4,30 @@ builder reads from it.
     git push ─► sshd (forced command) ─► dokku git-receive-pack '<app>'
                   creates the app and its repo on first push, then execs `git receive-pack`
                                             │
-                               <repo>/hooks/pre-receive (a shim, hooks/pre-receive)
-                                            ▼
-                  dokku git-hook <app> ─► deploy.from_push(app, <pushed sha>)
+        receive-mode pre-receive (default)  │  receive-mode post-receive
+    <repo>/hooks/pre-receive (a shim)       │  <repo>/hooks/post-receive (a shim)
+    dokku git-hook <app>                    │  dokku git-hook --post-receive <app>
+      deploy.from_push(app, <pushed sha>)   │    starts `dokku git:deploy-detached <app> <id>` in a
+      in the hook: a failure rejects the    │    new session (stdout: the kept log) and returns; the
+      push, the output is the pusher's      │    push is accepted whatever the deploy does
+
+Post-receive mode. The detached deploy survives the pusher hanging up (its own session, no
+terminal, output to a file). It takes the app's deploy lock, and only then reads the deploy
+branch: it deploys the branch's tip *now*, not the commit it was started for, and does nothing
+when that tip is already deployed. So two quick pushes end with the later commit deployed (once
+or twice), never with an older one last. The hook shows the deploy's output to the pusher for up
+to `DOKKU_RECEIVE_STREAM_SECONDS` (the hook's environment, else the app's config; default 0:
+return at once), and stops early when the deploy ends or the pusher goes away.
+
+Kept logs (`pipeline.deploy_log`). Every deploy git starts (both modes, `git:sync --build`)
+keeps its output in `$DOKKU_LIB_ROOT/data/deploy-logs/<app>/<time>-<sha7>.log` and its result
+in `config/git/<app>/last-deploy`; `dokku logs:deploy <app> [-t]` prints (follows) that log and
+`git:report` shows `--git-last-deploy-status|sha|log`.
+
+`git:sync <app> <repository> [<ref>] [--build]` fetches a ref (branch, tag, full sha; default:
+the remote's HEAD branch) from another repository, a path or a URL, with dulwich, then moves
+the deploy branch to it; with `--build` it first deploys that commit in the foreground, under
+the deploy lock, and moves the branch only once the deploy succeeded (as a pre-receive push).
 
 The builder reads a commit through `export_tar` (the tree, for the build context) and
 `read_file` (Procfile, app.json, Dockerfile). Refs and objects are read with dulwich; the tree
@@ -20,6 +41,7 @@ import posixpath
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -27,7 +49,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import cliargs, errors, log, paths, report, store
+from pipeline import cliargs, deploy_log, errors, log, paths, report, store
 
 DESCRIPTION = "Manage the app's git repository and how pushes deploy"
 
@@ -39,6 +61,8 @@ DEFAULT_RECEIVE_MODE = "pre-receive"
 KEYS = ("deploy-branch", "receive-mode")
 DEFAULT_DOKKU_BIN = "/usr/local/bin/dokku"
 HOOKS = ("pre-receive", "post-receive")
+STREAM_SECONDS_VAR = "DOKKU_RECEIVE_STREAM_SECONDS"
+NETWORK_TIMEOUT = 60  # seconds git:sync waits on an HTTP remote
 # After a push deploys, git moves the branch only once the hook has exited (and released the deploy
 # lock). A push waiting on that lock gives git this long to do so before trusting the ref.
 CLAIM_SECONDS = 10.0
@@ -378,7 +402,8 @@ def _read_claim(app: str) -> dict | None:
 def receive(app: str, updates: list[tuple[str, str, str]], phase: str) -> None:
     """Deploy what a push brought, when `phase` (the hook git is running) is the app's
     receive-mode. Only the deploy branch deploys; deleting a branch or pushing tags deploys
-    nothing. A failure raises, which in pre-receive rejects the push."""
+    nothing. In pre-receive the deploy runs here and a failure raises, which rejects the push;
+    in post-receive it starts in the background (`deploy_in_background`)."""
     if receive_mode(app) != phase:
         return
     for old, new, ref in updates:
@@ -389,16 +414,330 @@ def receive(app: str, updates: list[tuple[str, str, str]], phase: str) -> None:
         if branch != target:
             log.step(f"WARNING: deploy did not complete, you must push to {target}.")
             continue
-        from pipeline import deploy
-        with deploy.deploy_lock(app):
-            if phase == "pre-receive":
-                _expect_tip(app, branch, ref, old)
-            elif ref_sha(app, ref) != new:
+        if phase == "post-receive":
+            if ref_sha(app, ref) != new:
                 log.step(f"{branch} has moved on since this push: the push that moved it deploys it")
                 continue
-            deploy.from_push(app, new)
-            if phase == "pre-receive":
-                store.put(PLUGIN, app, "last-push", json.dumps({"ref": ref, "old": old, "new": new, "at": time.time()}))
+            deploy_in_background(app, new)
+            continue
+        from pipeline import deploy
+        with deploy.deploy_lock(app):
+            _expect_tip(app, branch, ref, old)
+            with deploy_log.recording(app, new):
+                deploy.from_push(app, new)
+            store.put(PLUGIN, app, "last-push", json.dumps({"ref": ref, "old": old, "new": new, "at": time.time()}))
+
+
+# ---------------------------------------------------------------- post-receive: the detached deploy
+
+
+def stream_seconds(app: str) -> float:
+    """How long the post-receive hook shows the deploy's output to the pusher:
+    $DOKKU_RECEIVE_STREAM_SECONDS, else the app's (or global) config value, else 0."""
+    raw = os.environ.get(STREAM_SECONDS_VAR)
+    if raw is None:
+        from pipeline import config
+        raw = config.get(app, STREAM_SECONDS_VAR)
+    if raw is None or not raw.strip():
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        log.warn(f"Ignoring {STREAM_SECONDS_VAR}={raw!r}: use a number of seconds (0: return at once)")
+        return 0.0
+    return seconds
+
+
+def _child_environment() -> dict:
+    """The hook's environment for the detached deploy, minus git's per-repo variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(DOKKU_ROOT=os.path.abspath(paths.dokku_root()), DOKKU_LIB_ROOT=os.path.abspath(paths.lib_root()),
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+def deploy_in_background(app: str, sha: str) -> None:
+    """Start the deploy of the deploy branch in its own session, its output going to a new kept
+    log, then show that log to the pusher for up to `stream_seconds(app)`."""
+    record = deploy_log.begin(app, sha)
+    with open(record["log"], "ab", buffering=0) as out:
+        proc = subprocess.Popen([dokku_bin(), "git:deploy-detached", app, record["id"]],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                cwd="/", env=_child_environment(), start_new_session=True, close_fds=True)
+    deploy_log.update(app, record["id"], pid=proc.pid)
+    seconds = stream_seconds(app)
+    if seconds <= 0:
+        log.step(f"Deploying {app} at {sha[:7]} in the background; follow it with: dokku logs:deploy {app} -t")
+        log.detail(f"Log: {record['log']}")
+        return
+    log.step(f"Deploying {app} at {sha[:7]} in the background (showing its output for up to {seconds:g}s)")
+    outcome = deploy_log.follow(record["log"], sys.stdout.fileno(), lambda: proc.poll() is None,
+                                max_seconds=seconds)
+    if outcome == "gone":
+        return  # nobody is listening; the deploy carries on
+    with contextlib.suppress(OSError):
+        if outcome == "timeout":
+            log.step(f"The deploy carries on in the background; follow it with: dokku logs:deploy {app} -t")
+        elif proc.returncode == 0:
+            log.step(f"Deploy finished; log: {record['log']}")
+        else:
+            log.warn(f"Deploy failed (the push was accepted; the release that was running keeps serving). "
+                     f"Log: {record['log']}")
+
+
+def _stop_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def cmd_deploy_detached(args: list[str]) -> None:
+    """The detached half of a post-receive push: `git:deploy-detached <app> <deploy-id>`, with
+    stdout and stderr already going to the deploy's log (`deploy_in_background`)."""
+    if len(args) != 2:
+        raise errors.UsageError("Usage: dokku git:deploy-detached <app> <deploy-id>")
+    app = cliargs.require_app(args[0])
+    deploy_id = args[1]
+    if not deploy_log.ID.fullmatch(deploy_id):
+        raise errors.DokkuError(f"Invalid deploy id {deploy_id!r}: the post-receive hook names it")
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)      # no terminal to lose, but never die of one
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)   # record the failure, then stop
+    deploy_log.update(app, deploy_id, pid=os.getpid())
+    try:
+        deploy_branch_tip(app, deploy_id)
+    except BaseException as err:
+        sys.stderr.write(deploy_log.failure_text(err))
+        sys.stderr.flush()
+        deploy_log.finish(app, deploy_id, deploy_log.FAILED)
+        code = err.exit_code if isinstance(err, (errors.DokkuError, errors.Quiet)) else 1
+        raise errors.Quiet(code) from None
+    deploy_log.finish(app, deploy_id, deploy_log.SUCCESS)
+
+
+def deploy_branch_tip(app: str, deploy_id: str = "") -> None:
+    """Under the deploy lock, deploy the deploy branch's tip as it is now; nothing when that
+    commit is the deployed one already (an earlier queued deploy got to it first)."""
+    from pipeline import build, deploy, ps
+    with deploy.deploy_lock(app):
+        branch = deploy_branch(app)
+        tip = ref_sha(app, "refs/heads/" + branch) if branch else None
+        if tip is None:
+            log.step(f"Nothing to deploy: {app} has no deploy branch {branch or '(none set)'}")
+            return
+        if deploy_id:
+            deploy_log.update(app, deploy_id, sha=tip)
+        current = build.load(app)
+        if current is not None and current.release == tip and ps.is_deployed(app):
+            log.step(f"{branch} is at {tip[:7]}, which is deployed already: nothing to do")
+            return
+        pushed = deploy_id.split("-")[1] if deploy_id else tip[:7]
+        if pushed != tip[:7]:
+            log.step(f"{branch} has moved on to {tip[:7]} since {pushed} was pushed: deploying {tip[:7]}")
+        deploy.from_push(app, tip)
+
+
+def cmd_logs_deploy(args: list[str]) -> None:
+    """`logs:deploy <app> [-t]`: the last deploy's kept log; with -t, follow it until it ends."""
+    usage = "logs:deploy <app> [-t|--tail]"
+    tail = False
+    positional = []
+    for word in args:
+        if word in ("-t", "--tail"):
+            tail = True
+        elif word.startswith("-") and len(word) > 1:
+            raise errors.UsageError(f"Unknown flag {word}: valid flags are -t, --tail")
+        else:
+            positional.append(word)
+    cliargs.expect_at_most(positional, 1, usage)
+    app = cliargs.require_app(positional[0] if positional else "")
+    record = deploy_log.last(app)
+    if record is None:
+        raise errors.DokkuError(f"No deploy of {app} has been recorded yet: push to it, or run "
+                                f"dokku git:sync --build {app} <repository>")
+    path = record.get("log") or ""
+    if not os.path.isfile(path):
+        raise errors.DokkuError(f"The log of {app}'s last deploy is gone: {path}")
+    if tail:
+        deploy_log.follow(path, sys.stdout.fileno(),
+                          lambda: deploy_log.is_running(app, record["id"], record.get("pid")))
+        return
+    sys.stdout.flush()
+    with open(path, "rb") as f:
+        shutil.copyfileobj(f, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+# ---------------------------------------------------------------- git:sync
+
+
+def _remote_client(repository: str):
+    """The dulwich client and path for a repository argument: a local path (relative to the
+    current directory) or any URL git understands."""
+    from dulwich.client import get_transport_and_path
+    from dulwich.config import ConfigDict
+    location = repository
+    if "://" not in repository and os.path.exists(repository):
+        location = os.path.abspath(repository)
+    config = ConfigDict()
+    config.set((b"http",), b"timeout", str(NETWORK_TIMEOUT).encode())
+    try:
+        return get_transport_and_path(location, config=config)
+    except Exception as err:  # an unparseable URL, an unsupported scheme
+        raise errors.DokkuError(f"Could not read from {repository}: {_reason(err)}") from None
+
+
+def _reason(err: BaseException) -> str:
+    """A short why for a failure to reach a repository (dulwich wraps OS errors in prose)."""
+    from dulwich.errors import NotGitRepository
+    if isinstance(err, NotGitRepository):
+        return "no git repository there"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    text = " ".join(str(err).replace("\r", " ").split())
+    found = re.search(r"\[Errno -?\d+\] ([^\"')\]]+)", text)
+    if found:
+        return found.group(1).strip()
+    return text or type(err).__name__
+
+
+def _remote_refs(client, path: str, repository: str) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
+    """(refs, symrefs) the repository advertises."""
+    try:
+        result = client.get_refs(path)
+    except Exception as err:
+        raise errors.DokkuError(f"Could not read from {repository}: {_reason(err)}") from None
+    refs = dict(getattr(result, "refs", result) or {})
+    symrefs = dict(getattr(result, "symrefs", {}) or {})
+    return {k: v for k, v in refs.items() if v is not None}, symrefs
+
+
+def _pick_ref(refs: dict, symrefs: dict, ref: str, repository: str) -> tuple[str, str, str | None]:
+    """(sha to fetch, the ref as shown, its branch name or None) for `ref`: a full ref name, a
+    tag or branch name (tags first, as git), a sha (full, or a unique prefix of an advertised
+    one); "" or HEAD: the branch the remote's HEAD names."""
+    if ref in ("", "HEAD"):
+        head = symrefs.get(b"HEAD")
+        if head is None and b"HEAD" in refs:  # an old server that does not name HEAD's target
+            heads = sorted(name for name, sha in refs.items() if name.startswith(b"refs/heads/") and sha == refs[b"HEAD"])
+            head = heads[0] if heads else None
+        if head is None or head not in refs:
+            raise errors.DokkuError(f"Ref HEAD not found in {repository}: name the branch, tag or sha to sync")
+        branch = head.decode().removeprefix("refs/heads/")
+        return refs[head].decode(), branch, branch
+    names = [ref] if ref.startswith("refs/") else [f"refs/tags/{ref}", f"refs/heads/{ref}"]  # git's order
+    for name in names:
+        sha = refs.get((name + "^{}").encode()) or refs.get(name.encode())
+        if sha is not None:
+            return sha.decode(), ref, name.removeprefix("refs/heads/") if name.startswith("refs/heads/") else None
+    if SHA.fullmatch(ref):
+        return ref, ref, None
+    if re.fullmatch(r"[0-9a-f]{7,39}", ref):
+        found = {sha for sha in refs.values() if sha.decode().startswith(ref)}
+        if len(found) == 1:
+            return found.pop().decode(), ref, None
+    raise errors.DokkuError(f"Ref {ref} not found in {repository}")
+
+
+def _may_hold(client, path: str, sha: str) -> bool:
+    """Whether the repository may hold an object it does not advertise: a local one is asked
+    directly; a remote one only answers the fetch."""
+    from dulwich.client import LocalGitClient
+    if not isinstance(client, LocalGitClient):
+        return True
+    from dulwich.repo import Repo
+    try:
+        with contextlib.closing(Repo(path)) as repo:
+            return sha.encode() in repo.object_store
+    except Exception:
+        return False
+
+
+def fetch_commit(app: str, client, path: str, sha: str, ref: str, repository: str) -> str:
+    """Fetch `sha` and what it needs into the app's repo; the commit sha (a tag peeled)."""
+    from dulwich.repo import Repo
+    target = Repo(str(repo_path(app)))
+    try:
+        if sha.encode() not in target.object_store:
+            client.fetch(path, target, determine_wants=lambda refs, depth=None, **_: [sha.encode()])
+    except Exception as err:
+        if SHA.fullmatch(ref) or isinstance(err, KeyError):
+            raise errors.DokkuError(f"Ref {ref} not found in {repository}") from None
+        raise errors.DokkuError(f"Could not read from {repository}: {_reason(err)}") from None
+    try:
+        return _resolve(target, app, sha)
+    except errors.DokkuError:
+        raise errors.DokkuError(f"Ref {ref} not found in {repository}: it names no commit") from None
+
+
+def _set_branch(app: str, branch: str, sha: str, expected: str | None) -> bool:
+    """Move refs/heads/<branch> to `sha` if it still is at `expected`."""
+    from dulwich.repo import Repo
+    refs = Repo(str(repo_path(app))).refs
+    name = b"refs/heads/" + branch.encode()
+    old = expected.encode() if expected else None
+    if old is None:
+        return refs.add_if_new(name, sha.encode())
+    return refs.set_if_equals(name, old, sha.encode())
+
+
+def cmd_sync(args: list[str]) -> None:
+    """`git:sync [--build] <app> <repository> [<ref>]`. Nothing is created or fetched until the
+    repository has answered and named the ref; a new app's deploy branch is the synced branch
+    (else main), as a first push would set it."""
+    usage = "git:sync [--build] <app> <repository> [<ref>]"
+    positional, found = cliargs.parse(args, {"--build": False})
+    cliargs.expect_at_most(positional, 3, usage)
+    app = cliargs.validate_app_name(positional[0] if positional else "")
+    if len(positional) < 2:
+        raise errors.UsageError(f"Please specify a repository to sync from\n !     Usage: dokku {usage}")
+    repository, ref = positional[1], (positional[2] if len(positional) > 2 else "")
+    if not repository.strip():
+        raise errors.UsageError(f"Please specify a repository to sync from\n !     Usage: dokku {usage}")
+
+    client, path = _remote_client(repository)
+    refs, symrefs = _remote_refs(client, path, repository)
+    sha, shown, remote_branch = _pick_ref(refs, symrefs, ref, repository)
+    if sha not in {v.decode() for v in refs.values()} and not _may_hold(client, path, sha):
+        raise errors.DokkuError(f"Ref {ref} not found in {repository}")
+    log.step(f"Syncing {repository} ({shown}) into {app}")
+
+    from pipeline import apps
+    created = apps.create_app(app, quiet_if_exists=True)
+    if created:
+        log.step(f"Creating {app}...")
+    try:
+        initialize(app)
+        commit = fetch_commit(app, client, path, sha, ref or shown, repository)
+    except BaseException:
+        if created:  # a sync that fetched nothing leaves no app behind
+            with store.app_lock(app):
+                shutil.rmtree(repo_path(app), ignore_errors=True)
+        raise
+    branch = _claim_deploy_branch(app, deploy_branch(app) or remote_branch or "main")
+    ref_name = "refs/heads/" + branch
+
+    if not found.get("--build"):
+        before = ref_sha(app, ref_name)
+        if before == commit:
+            log.step(f"{branch} is at {commit[:7]} already")
+        elif _set_branch(app, branch, commit, before):
+            log.step(f"Updated {branch} to {commit[:7]}")
+        else:
+            raise errors.DokkuError(f"{branch} moved while syncing: run the sync again")
+        return
+
+    from pipeline import deploy
+    with deploy.deploy_lock(app):
+        before = ref_sha(app, ref_name)
+        with deploy_log.recording(app, commit):
+            deploy.from_push(app, commit)
+        if before == commit:
+            log.step(f"{branch} is at {commit[:7]} already")
+        elif _set_branch(app, branch, commit, before):
+            log.step(f"Updated {branch} to {commit[:7]}")
+        else:
+            log.warn(f"{branch} moved during the deploy (a push?): it stays where that push put it, "
+                     f"and its own deploy follows")
 
 
 def _parse_updates(text: str) -> list[tuple[str, str, str]]:
@@ -497,12 +836,16 @@ def cmd_set(args: list[str]) -> None:
 
 def rows(app: str) -> dict:
     branch = deploy_branch(app)
+    last = deploy_log.last(app) or {}
     return {
         "--git-deploy-branch": branch,
         "--git-global-deploy-branch": _setting(None, "deploy-branch"),
         "--git-receive-mode": receive_mode(app),
         "--git-global-receive-mode": _setting(None, "receive-mode"),
         "--git-sha": (ref_sha(app, "refs/heads/" + branch) or "") if branch else "",
+        "--git-last-deploy-status": last.get("status", ""),
+        "--git-last-deploy-sha": last.get("sha", ""),
+        "--git-last-deploy-log": last.get("log", ""),
     }
 
 
@@ -518,4 +861,10 @@ COMMANDS = {
     "git-receive-pack": (cmd_receive_pack, "git-receive-pack '<app>'", "Receive a push (called by sshd)"),
     "git-upload-pack": (cmd_upload_pack, "git-upload-pack '<app>'", "Serve a fetch or clone (called by sshd)"),
     "git-hook": (cmd_hook, "git-hook [--post-receive] <app>", "Deploy what a push brought (called by the repo's hooks)"),
+    "git:sync": (cmd_sync, "git:sync [--build] <app> <repository> [<ref>]",
+                 "Fetch a ref (default: the remote's HEAD branch) into the app's deploy branch; --build deploys it"),
+    "git:deploy-detached": (cmd_deploy_detached, "git:deploy-detached <app> <deploy-id>",
+                            "Deploy the deploy branch's tip, logging to the kept log (started by the post-receive hook)"),
+    "logs:deploy": (cmd_logs_deploy, "logs:deploy <app> [-t|--tail]",
+                    "Print the last deploy's kept log; -t follows it until the deploy ends"),
 }

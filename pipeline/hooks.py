@@ -40,6 +40,7 @@ ANSWERS = {
     "docker-args-deploy": ["pipeline.storage:deploy_args", "pipeline.docker_options:deploy_args"],
     "docker-args-run": ["pipeline.storage:run_args", "pipeline.docker_options:run_args"],
     "pre-delete": ["pipeline.ps:remove_app_containers", "pipeline.proxy:remove_app"],
+    "post-delete": ["pipeline.deploy_log:remove_app"],
 }
 
 

@@ -28,3 +28,8 @@ BARE_COMMANDS = {
     "run": "pipeline.run",
     "logs": "pipeline.ps",
 }
+
+# Single commands owned by a module other than their namespace's.
+COMMAND_OWNERS = {
+    "logs:deploy": "pipeline.git",
+}

@@ -192,7 +192,7 @@ def test_the_hook_needs_none_of_dokkus_environment(dokku, app, repo, src, git_en
 def test_post_receive_mode_accepts_the_push_whatever_the_deploy_does(dokku, app, repo, src, git_env):
     dokku.ok("git:set", app, "receive-mode", "post-receive")
     dokku.ok("git:set", app, "deploy-branch", "main")
-    r = push(git_env, src, repo, "main")
+    r = push({**git_env, "DOKKU_RECEIVE_STREAM_SECONDS": "60"}, src, repo, "main")
     assert r.code == 0, r.err
     assert f"remote: {WARN}" in r.err                      # the deploy ran after the update, and failed
     assert bare_sha(dokku, app, "refs/heads/main")
