@@ -77,15 +77,16 @@ def build_buildpack(app: str, context: bytes, release: str) -> Built:
             raise errors.DokkuError(f"Build failed: the buildpack exited with status {code}")
         types_text = engine.read_file(container, "/app/.release/process_types")
         process_types = procfile.parse(types_text.decode()) if types_text else {}
-        image = engine.app_image(app)
-        container.commit(repository=f"dokku/{app}", tag="latest", conf={
+        # Untagged: `dokku/<app>:latest` moves to it only once the release serves (deploy.release),
+        # so a build whose release fails never replaces what ps:restart would start.
+        image = container.commit(conf={
             "Cmd": ["/buildpacks/start", "web"], "WorkingDir": "/app", "User": BUILDPACK_USER,
             "Entrypoint": None, "Labels": _release_labels(app, release, "buildpack"),
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                     "PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
                     "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"],
             "ExposedPorts": {"5000/tcp": {}},
-        })
+        }).id
     finally:
         engine.remove_quietly(container)
     return Built(image=image, builder="buildpack", process_types=process_types, release=release)
@@ -102,9 +103,8 @@ def build_dockerfile(app: str, context: bytes, release: str) -> Built:
             f"Remove it with: dokku docker-options:remove {app} build \"{option}\"")
     kwargs = _merged_args(app, "dockerfile")
     kwargs["labels"] = {**kwargs.get("labels", {}), **_release_labels(app, release, "dockerfile")}
-    image = engine.app_image(app)
     image_id = None
-    for chunk in engine.client().api.build(fileobj=_as_file(context), custom_context=True, tag=image,
+    for chunk in engine.client().api.build(fileobj=_as_file(context), custom_context=True,
                                            rm=True, forcerm=True, pull=False, decode=True, **kwargs):
         text = chunk.get("stream", "").rstrip("\n")
         if text.strip():
@@ -115,7 +115,7 @@ def build_dockerfile(app: str, context: bytes, release: str) -> Built:
             image_id = chunk["aux"]["ID"]
     if image_id is None:
         raise errors.DokkuError("Dockerfile build failed: the engine returned no image")
-    return Built(image=image, builder="dockerfile", release=release)
+    return Built(image=image_id, builder="dockerfile", release=release)
 
 
 def _as_file(data: bytes):

@@ -4,12 +4,15 @@
 starts the new process containers next to the old ones, checks them, and only then retires the
 old ones; if anything fails before the switch, the new containers go and the old keep serving.
 """
+import contextlib
+import fcntl
 import json
+import os
 import socket
 import time
 from dataclasses import dataclass
 
-from pipeline import build, config, docker_args, errors, hooks, log, ownership, store
+from pipeline import app_scripts, build, config, docker_args, errors, hooks, log, ownership, paths, store
 
 WEB_PORT = 5000
 DEFAULT_CHECK_TIMEOUT = 60
@@ -26,58 +29,101 @@ class AppUser:
 
 
 def from_push(app: str, rev: str) -> None:
-    """Build the commit `rev` of the app's repo and release it."""
+    """Build the commit `rev` of the app's repo and release it. The whole of it runs under the
+    app's deploy lock: a second push waits for the first to finish, and two builds never race
+    for the app's image."""
     from pipeline import git
-    started = time.monotonic()
-    log.step(f"Deploying {app} at {rev[:7]}")
-    context = git.export_tar(app, rev)
-    procfile_text = _text(git.read_file(app, rev, "Procfile"))
-    app_json = _json(git.read_file(app, rev, "app.json"))
-    built = build.build(app, context, git.read_file(app, rev, "Dockerfile") is not None, rev, procfile_text)
-    built.app_json = app_json
-    build_seconds = time.monotonic() - started
-    check_seconds = release(app, built)
-    deploy_seconds = time.monotonic() - started - build_seconds
-    log.step(f"Build took {build_seconds:.1f}s, deploy took {deploy_seconds:.1f}s (checks {check_seconds:.1f}s)")
+    with deploy_lock(app):
+        started = time.monotonic()
+        log.step(f"Deploying {app} at {rev[:7]}")
+        context = git.export_tar(app, rev)
+        procfile_text = _text(git.read_file(app, rev, "Procfile"))
+        app_json = _json(git.read_file(app, rev, "app.json"))
+        has_dockerfile = git.read_file(app, rev, "Dockerfile") is not None
+        built = build.build(app, context, has_dockerfile, rev, procfile_text)
+        built.app_json = app_json
+        build_seconds = time.monotonic() - started
+        app_scripts.predeploy(app, built)  # app.json: before any new container; failing stops here
+        check_seconds = release(app, built)
+        app_scripts.postdeploy(app, built)  # once the new release serves; a failure only warns
+        deploy_seconds = time.monotonic() - started - build_seconds
+        log.step(f"Build took {build_seconds:.1f}s, deploy took {deploy_seconds:.1f}s "
+                 f"(checks {check_seconds:.1f}s)")
 
 
+_HELD: dict[str, int] = {}
+
+
+@contextlib.contextmanager
 def deploy_lock(app: str):
-    """Held by everything that replaces an app's containers: pushes, restarts, rebuilds, scaling."""
-    return store.lock("deploy-" + app)
+    """Held by everything that replaces an app's containers: pushes, restarts, rebuilds, scaling.
+    A second push or restart waits here until the first is done. Reentrant within a process (a
+    flock taken twice by one process through two descriptors would wait for itself), so a caller
+    may hold it around `from_push` or `release`, which take it too."""
+    if _HELD.get(app):
+        _HELD[app] += 1
+        try:
+            yield
+        finally:
+            _HELD[app] -= 1
+        return
+    lock_dir = paths.lib_root() / "config" / ".locks"
+    store._makedirs(lock_dir)
+    # Read-only is enough for flock, so a lock file that root created still works for the dokku
+    # user arriving over SSH.
+    fd = os.open(lock_dir / ("deploy-" + app), os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.step(f"Waiting for another deploy of {app} to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD[app] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(app, None)
+    finally:
+        os.close(fd)
 
 
 def release(app: str, built: build.Built) -> float:
     """Start new containers for every scaled process type, check them, retire the old ones.
     Returns the seconds spent checking the new containers."""
     from pipeline import engine
-    plan = scale_plan(app, built)
-    log.step(f"Releasing {app} ({', '.join(f'{p}={n}' for p, n in plan.items()) or 'no processes'})")
-    user = app_user(app, built)
-    specs = [container_spec(app, built, proc, index, user)
-             for proc, count in plan.items() for index in range(1, count + 1)]
-    preflight(app, specs, user)
-    hooks.fire("pre-deploy", app=app, image=built.image)
+    with deploy_lock(app):
+        plan = scale_plan(app, built)
+        log.step(f"Releasing {app} ({', '.join(f'{p}={n}' for p, n in plan.items()) or 'no processes'})")
+        user = app_user(app, built)
+        specs = [container_spec(app, built, proc, index, user)
+                 for proc, count in plan.items() for index in range(1, count + 1)]
+        preflight(app, specs, user)
+        hooks.fire("pre-deploy", app=app, image=built.image)
 
-    old = engine.app_containers(app)
-    started = []
-    try:
-        for spec in specs:
-            started.append(start_container(spec, old))
-        checks_started = time.monotonic()
-        for container in started:
-            wait_until_up(app, container)
-        check_seconds = time.monotonic() - checks_started
-    except BaseException:
-        for container in started:
-            engine.remove_quietly(container)
-        restore_names(old)
-        raise
-    retire(old, keep={c.id for c in started})
-    build.save(app, built)
-    store.put("ps", app, "deployed", "true")
-    store.delete("ps", app, "stopped")
+        old = engine.app_containers(app)
+        started = []
+        try:
+            for spec in specs:
+                started.append(start_container(spec, old))
+            checks_started = time.monotonic()
+            for container in started:
+                wait_until_up(app, container)
+            check_seconds = time.monotonic() - checks_started
+        except BaseException:
+            for container in started:
+                engine.remove_quietly(container)
+            restore_names(old)
+            raise
+        retire(old, keep={c.id for c in started})
+        previous = build.load(app)
+        build.save(app, built)
+        store.put("ps", app, "deployed", "true")
+        store.delete("ps", app, "stopped")
+        if previous is None or previous.image != built.image:
+            engine.tag_release(app, built.image)
+            engine.prune_images(app, keep=built.image)
     hooks.fire("post-deploy", app=app, image=built.image)
-    for url in web_urls(app):
+    for url in web_urls(app, started):
         log.section(f"Application deployed: {url}")
     return check_seconds
 
@@ -97,6 +143,8 @@ def container_spec(app: str, built: build.Built, proc: str, index: int, user: Ap
     from pipeline import engine
     env = config.app_env(app)
     env.update({"DYNO": f"{proc}.{index}", "DOKKU_APP_NAME": app, "DOKKU_PROCESS_TYPE": proc})
+    if built.release:
+        env.setdefault("GIT_REV", built.release)  # as Dokku: the commit the release was built from
     spec = {
         "image": built.image,
         "name": f"{app}.{proc}.{index}",
@@ -125,20 +173,22 @@ def process_command(built: build.Built, proc: str) -> list[str] | None:
 
 def app_user(app: str, built: build.Built) -> AppUser:
     """Who the processes run as: herokuishuser or DOKKU_APP_USER for buildpack images, the
-    image's own USER for Dockerfile images; resolved to uid:gid inside the image."""
-    from pipeline import engine
-    image = engine.client().images.get(built.image)
+    image's own USER for Dockerfile images; resolved to uid:gid inside the image, and kept per
+    image (so a restart asks the engine nothing here)."""
     if built.builder == "buildpack":
         name = config.get(app, "DOKKU_APP_USER") or build.BUILDPACK_USER
     else:
-        name = image.attrs["Config"].get("User") or "root"
-    cache_key = f"{image.id}:{name}"
+        name = None  # the image's USER
+    cache_key = f"{built.image}:{name if name is not None else '@image'}"
     cached = json.loads(store.get("ps", app, "users") or "{}")
     if cache_key not in cached:
-        cached = {cache_key: list(resolve_user(image.id, name))}
+        from pipeline import engine
+        image = engine.client().images.get(built.image)
+        wanted = name if name is not None else (image.attrs["Config"].get("User") or "root")
+        cached = {cache_key: list(resolve_user(image.id, wanted))}
         store.put("ps", app, "users", json.dumps(cached))
     uid, gid = cached[cache_key]
-    return AppUser(name if built.builder == "buildpack" else None, uid, gid)
+    return AppUser(name, uid, gid)
 
 
 def resolve_user(image_id: str, name: str) -> tuple[int, int]:
@@ -209,32 +259,46 @@ def restore_names(old: list) -> None:
             log.warn(f"Could not restore the name of {container.name}: {err}")
 
 
-def published_port(container) -> int | None:
-    container.reload()
+def published_port(container, reload: bool = True) -> int | None:
+    if reload:
+        container.reload()
     bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{WEB_PORT}/tcp") or []
     return int(bindings[0]["HostPort"]) if bindings else None
 
 
+POLL_SECONDS = 0.02  # how often a web port is tried (a refused connection costs microseconds)
+STATUS_SECONDS = 0.25  # how often the container's state is read from the engine meanwhile
+
+
 def wait_until_up(app: str, container) -> None:
-    """A web container's port must answer; any container must still be running."""
+    """A web container's port must answer; any container must still be running. The port is
+    tried every POLL_SECONDS (this wait sits on every restart's path), the engine asked about
+    the container's state every STATUS_SECONDS."""
     from pipeline import engine
     timeout = float(config.get(app, "DOKKU_CHECKS_TIMEOUT") or DEFAULT_CHECK_TIMEOUT)
     deadline = time.monotonic() + timeout
     is_web = container.labels.get(engine.LABEL_PROC) == "web"
     settle = time.monotonic() + 1.0
+    port = None
+    next_status = 0.0
     while time.monotonic() < deadline:
-        container.reload()
-        if container.status not in ("created", "running"):
-            raise errors.DokkuError(
-                f"{container.name} exited ({container.attrs['State'].get('ExitCode')}) before it was up:\n"
-                + _tail(container))
+        if time.monotonic() >= next_status:
+            container.reload()
+            next_status = time.monotonic() + STATUS_SECONDS
+            # The restart policy brings a crashed process back, so "running" alone proves
+            # nothing: any restart during the checks is a crash.
+            if container.status not in ("created", "running") or container.attrs.get("RestartCount"):
+                raise errors.DokkuError(
+                    f"{container.name} exited ({container.attrs['State'].get('ExitCode')}) before it was up:\n"
+                    + _tail(container))
+            if is_web and port is None:
+                port = published_port(container, reload=False)
         if is_web:
-            port = published_port(container)
             if port and _answers(port):
                 return
         elif time.monotonic() >= settle:
             return
-        time.sleep(0.1)
+        time.sleep(POLL_SECONDS if is_web else 0.1)
     raise errors.DokkuError(f"{container.name} did not answer on port {WEB_PORT} within {timeout:.0f}s:\n"
                             + _tail(container))
 
@@ -268,12 +332,13 @@ def retire(old: list, keep: set) -> None:
         engine.remove_quietly(container)
 
 
-def web_urls(app: str) -> list[str]:
+def web_urls(app: str, containers: list | None = None) -> list[str]:
+    """The URLs of the running web containers (of `containers`, already inspected, when given)."""
     from pipeline import engine
     urls = []
-    for container in engine.app_containers(app, all=False):
+    for container in containers if containers is not None else engine.app_containers(app, all=False):
         if container.labels.get(engine.LABEL_PROC) == "web":
-            port = published_port(container)
+            port = published_port(container, reload=False)  # list() and the checks inspected it
             if port:
                 urls.append(f"http://127.0.0.1:{port}")
     return sorted(urls)

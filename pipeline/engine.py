@@ -34,6 +34,29 @@ def app_containers(app: str, role: str = "process", all: bool = True):
     return client().containers.list(all=all, filters=filters)
 
 
+def tag_release(app: str, image_id: str) -> None:
+    """`dokku/<app>:latest` names the image of the release that runs (set only once it serves)."""
+    client().images.get(image_id).tag(f"dokku/{app}", "latest")
+
+
+def app_images(app: str) -> list:
+    """Every image built for the app (builds label them), tagged or not."""
+    return client().images.list(all=False, filters={"label": f"{LABEL_APP}={app}"})
+
+
+def prune_images(app: str, keep: str) -> None:
+    """Best effort: remove the app's images other than `keep` that no container uses (earlier
+    releases, failed builds). An image still in use is refused by the engine and stays."""
+    in_use = {c.attrs.get("Image") for c in client().containers.list(all=True, filters={"label": f"{LABEL_APP}={app}"})}
+    for image in app_images(app):
+        if image.id == keep or image.id in in_use:
+            continue
+        try:
+            client().images.remove(image.id, noprune=False)
+        except (APIError, NotFound):
+            pass
+
+
 def remove_quietly(container) -> None:
     try:
         container.remove(force=True)

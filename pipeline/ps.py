@@ -45,19 +45,27 @@ def rebuild(app: str) -> None:
 
 
 def remove_app_containers(app: str) -> None:
-    """pre-delete: the app's containers and images go; host data stays."""
-    if not is_deployed(app) and store.get("ps", app, "build") == "":
-        return
+    """pre-delete: the app's containers, images and build cache go; host data stays."""
+    from pipeline import paths
+    pushed = (paths.app_dir(app) / "HEAD").exists() or (paths.app_dir(app) / ".git").exists()
+    if not pushed and not is_deployed(app) and store.get("ps", app, "build") == "":
+        return  # never pushed: nothing on the engine, and no need to talk to it
     from pipeline import engine
     client = engine.client()
     for role in ("process", "run", "build"):
         for container in engine.app_containers(app, role=role):
             engine.remove_quietly(container)
-    for image in client.images.list(name=f"dokku/{app}"):
+    images = {image.id for image in engine.app_images(app)}
+    images |= {image.id for image in client.images.list(name=f"dokku/{app}")}
+    for image_id in images:
         try:
-            client.images.remove(image.id, force=True)
-        except engine.APIError:
+            client.images.remove(image_id, force=True)
+        except (engine.APIError, engine.NotFound):
             pass
+    try:
+        client.volumes.get(f"dokku-cache-{app}").remove(force=True)
+    except (engine.APIError, engine.NotFound):
+        pass
 
 
 def _app(args: list[str], usage: str) -> str:

@@ -13,7 +13,10 @@ def run_spec(app: str, built: build.Built, command: list[str], user: deploy.AppU
              tty: bool, extra_env: dict) -> dict:
     from pipeline import engine
     env = config.app_env(app)
-    env.update({"DYNO": "run.1", "DOKKU_APP_NAME": app, **extra_env})
+    env.update({"DYNO": "run.1", "DOKKU_APP_NAME": app})
+    if built.release:
+        env.setdefault("GIT_REV", built.release)
+    env.update(extra_env)
     spec = {
         "image": built.image,
         "command": (["/buildpacks/start", "--exec", *command] if built.builder == "buildpack" else command) or None,

@@ -123,7 +123,9 @@ def lock(name: str):
     read-modify-write of an app's state in `lock(app)`."""
     lock_dir = paths.lib_root() / "config" / ".locks"
     _makedirs(lock_dir)
-    fd = os.open(lock_dir / name, os.O_RDWR | os.O_CREAT, 0o666)
+    # Read-only is enough for flock: a lock file root created (mode 0644) must still work for
+    # the dokku user arriving over SSH, or `apps:create` as root locks out the first push.
+    fd = os.open(lock_dir / name, os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
