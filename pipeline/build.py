@@ -47,23 +47,41 @@ def refuse_app_mounts(app: str, kwargs: dict) -> None:
                 f"dokku docker-options:remove {app} build \"-v {mount.get('Source')}:{mount.get('Target')}\"")
 
 
+# Export every /env/<KEY> file (values kept exactly, trailing newlines included), run the
+# buildpacks, and leave /env empty for the commit.
+BUILD_SCRIPT = """for f in /env/*; do
+  [ -f "$f" ] || continue
+  v=$(cat "$f"; printf x)
+  export "${f##*/}=${v%x}"
+done
+/buildpacks/build
+status=$?
+rm -f /env/*
+exit $status
+"""
+
+
 def build_buildpack(app: str, context: bytes, release: str) -> Built:
     """Run the stack image's /buildpacks/build over the source as herokuishuser, then commit."""
     from pipeline import engine
     client = engine.client()
     kwargs = _merged_args(app, "buildpack")
     refuse_app_mounts(app, kwargs)
-    env = config.app_env(app)
+    # The app's config reaches the build as /env/<KEY> files that the build script exports and
+    # deletes before the commit: container environment variables would be baked into the image,
+    # and a later config:unset would not remove them from the app's processes.
+    env = {**config.app_env(app), **kwargs.pop("environment", {})}
     kwargs = docker_args.merge_kwargs(
-        {"environment": dict(env), "labels": {engine.LABEL_APP: app, engine.LABEL_ROLE: "build"},
+        {"labels": {engine.LABEL_APP: app, engine.LABEL_ROLE: "build"},
          "mounts": [docker_args.volume_mount(f"dokku-cache-{app}:/cache")]},
         kwargs)
     kwargs.pop("_stop_timeout", None)
     # The source arrives owned by root (git archive); the build container starts as root only to
-    # hand /app and /cache to herokuishuser, then drops to it for every buildpack step.
+    # hand /app, /cache and /env to herokuishuser, then drops to it for every buildpack step.
     command = ["/bin/sh", "-c",
                f"chown -R {BUILDPACK_UID}:{BUILDPACK_UID} /app /cache /env && "
-               f"exec setpriv --reuid={BUILDPACK_UID} --regid={BUILDPACK_UID} --init-groups /buildpacks/build"]
+               f"exec setpriv --reuid={BUILDPACK_UID} --regid={BUILDPACK_UID} --init-groups /bin/bash -c \"$0\"",
+               BUILD_SCRIPT]
     container = client.containers.create(engine.STACK_IMAGE, command=command, user="root",
                                          working_dir="/app", **kwargs)
     try:
@@ -101,7 +119,10 @@ def build_dockerfile(app: str, context: bytes, release: str) -> Built:
         raise errors.DokkuError(
             f"Dockerfile builds cannot use build-phase volumes ({option}): docker build has no volumes. "
             f"Remove it with: dokku docker-options:remove {app} build \"{option}\"")
-    kwargs = _merged_args(app, "dockerfile")
+    try:
+        kwargs = _merged_args(app, "dockerfile")
+    except docker_args.UnsupportedOption as err:
+        raise errors.DokkuError(str(err).replace("<app>", app)) from None
     kwargs["labels"] = {**kwargs.get("labels", {}), **_release_labels(app, release, "dockerfile")}
     image_id = None
     for chunk in engine.client().api.build(fileobj=_as_file(context), custom_context=True,
