@@ -9,6 +9,8 @@ import fcntl
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -88,9 +90,9 @@ def deploy_lock(app: str):
 
 
 def release(app: str, built: build.Built) -> float:
-    """Start new containers for every scaled process type, check them, retire the old ones.
-    Returns the seconds spent checking the new containers."""
-    from pipeline import engine
+    """Start new containers for every scaled process type, check them, switch the proxy to them,
+    retire the old ones. Returns the seconds spent checking the new containers."""
+    from pipeline import checks, engine, proxy
     with deploy_lock(app):
         plan = scale_plan(app, built)
         log.step(f"Releasing {app} ({', '.join(f'{p}={n}' for p, n in plan.items()) or 'no processes'})")
@@ -101,20 +103,25 @@ def release(app: str, built: build.Built) -> float:
         hooks.fire("pre-deploy", app=app, image=built.image)
 
         old = engine.app_containers(app)
+        if old and checks.setting(app, "deploy-strategy") == "stop-first":
+            log.step("Stopping the old containers first (deploy-strategy stop-first)")
+            stop_and_remove(old)
+            old = []
         started = []
         try:
             for spec in specs:
                 started.append(start_container(spec, old))
             checks_started = time.monotonic()
             for container in started:
-                wait_until_up(app, container)
+                wait_until_ready(app, built, container)
             check_seconds = time.monotonic() - checks_started
+            proxy.apply(app, web_ports(started))  # the switch: nginx now sends traffic to the new ones
         except BaseException:
             for container in started:
                 engine.remove_quietly(container)
             restore_names(old)
             raise
-        retire(old, keep={c.id for c in started})
+        retire(app, old, keep={c.id for c in started})
         previous = build.load(app)
         build.save(app, built)
         store.put("ps", app, "deployed", "true")
@@ -123,7 +130,7 @@ def release(app: str, built: build.Built) -> float:
             engine.tag_release(app, built.image)
             engine.prune_images(app, keep=built.image)
     hooks.fire("post-deploy", app=app, image=built.image)
-    for url in web_urls(app, started):
+    for url in web_urls(app, started) + proxy.urls(app):
         log.section(f"Application deployed: {url}")
     return check_seconds
 
@@ -243,7 +250,9 @@ def start_container(spec: dict, old: list):
         if container.name == spec["name"]:
             container.rename(f"{spec['name']}.retiring.{container.short_id}")
     kwargs = dict(spec)
-    kwargs.pop("_stop_timeout", None)
+    stop_timeout = kwargs.pop("_stop_timeout", None)
+    if stop_timeout is not None:
+        kwargs["labels"] = {**kwargs.get("labels", {}), engine.LABEL_STOP_TIMEOUT: str(stop_timeout)}
     container = client.containers.create(**{k: v for k, v in kwargs.items() if k != "detach"})
     container.start()
     return container
@@ -270,15 +279,41 @@ POLL_SECONDS = 0.02  # how often a web port is tried (a refused connection costs
 STATUS_SECONDS = 0.25  # how often the container's state is read from the engine meanwhile
 
 
-def wait_until_up(app: str, container) -> None:
+def wait_until_ready(app: str, built: build.Built, container) -> None:
+    """The checks for one new container (see pipeline.checks): nothing when skipped, a fixed
+    wait while it stays up when disabled, else its port must answer and the app.json
+    healthchecks of its process type must pass."""
+    from pipeline import checks, engine
+    proc = container.labels.get(engine.LABEL_PROC)
+    mode = checks.mode(app, proc)
+    if mode == "skip":
+        return
+    if mode == "disabled":
+        wait_until_up(app, container, settle=checks.DISABLED_WAIT, probe=False)
+        return
+    wait_until_up(app, container)
+    configured = checks.healthchecks(built.app_json or {}, proc)
+    port = published_port(container, reload=False)
+    if configured and port:
+        checks.run_healthchecks(container.name, port, configured, lambda: _still_up(container))
+
+
+def _still_up(container) -> None:
+    container.reload()
+    if container.status != "running" or container.attrs.get("RestartCount"):
+        raise errors.DokkuError(f"{container.name} exited during its healthchecks:\n" + _tail(container))
+
+
+def wait_until_up(app: str, container, settle: float = 1.0, probe: bool = True) -> None:
     """A web container's port must answer; any container must still be running. The port is
     tried every POLL_SECONDS (this wait sits on every restart's path), the engine asked about
     the container's state every STATUS_SECONDS."""
     from pipeline import engine
     timeout = float(config.get(app, "DOKKU_CHECKS_TIMEOUT") or DEFAULT_CHECK_TIMEOUT)
     deadline = time.monotonic() + timeout
-    is_web = container.labels.get(engine.LABEL_PROC) == "web"
-    settle = time.monotonic() + 1.0
+    is_web = probe and container.labels.get(engine.LABEL_PROC) == "web"
+    settle = time.monotonic() + settle
+    deadline = max(deadline, settle + 1)
     port = None
     next_status = 0.0
     while time.monotonic() < deadline:
@@ -319,17 +354,49 @@ def _tail(container, lines: int = 20) -> str:
         return ""
 
 
-def retire(old: list, keep: set) -> None:
-    """Stop (SIGTERM, then the stop timeout) and remove the previous release's containers."""
+def retire(app: str, old: list, keep: set) -> None:
+    """The previous release's containers go once nginx no longer sends them requests: at once
+    with wait-to-retire 0, else after that many seconds, in a detached `dokku ps:retire` so that
+    the command returns now."""
+    from pipeline import checks
+    leaving = [c for c in old if c.id not in keep]
+    if not leaving:
+        return
+    wait = int(checks.setting(app, "wait-to-retire"))
+    if wait == 0:
+        stop_and_remove(leaving)
+        return
+    log.step(f"Old containers keep serving for {wait}s (checks wait-to-retire), then stop")
+    subprocess.Popen([sys.executable, "-m", "pipeline.cli", "ps:retire", app, str(wait), *(c.id for c in leaving)],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+
+
+def stop_and_remove(containers: list) -> None:
+    """SIGTERM, then the stop timeout (`--stop-timeout`, default 10 s), then remove."""
     from pipeline import engine
-    for container in old:
-        if container.id in keep:
-            continue
+    for container in containers:
         try:
-            container.stop(timeout=10)
+            container.stop(timeout=int(container.labels.get(engine.LABEL_STOP_TIMEOUT) or 10))
         except engine.APIError:
             pass
         engine.remove_quietly(container)
+
+
+def web_ports(containers: list) -> list[int]:
+    from pipeline import engine
+    ports = []
+    for container in containers:
+        if container.labels.get(engine.LABEL_PROC) == "web":
+            port = published_port(container, reload=False)
+            if port:
+                ports.append(port)
+    return ports
+
+
+def running_web_ports(app: str) -> list[int]:
+    from pipeline import engine
+    return web_ports(engine.app_containers(app, all=False))
 
 
 def web_urls(app: str, containers: list | None = None) -> list[str]:

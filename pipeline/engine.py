@@ -12,6 +12,7 @@ LABEL_APP = "com.dokku.app"
 LABEL_PROC = "com.dokku.process-type"
 LABEL_INDEX = "com.dokku.index"
 LABEL_RELEASE = "com.dokku.release"
+LABEL_STOP_TIMEOUT = "com.dokku.stop-timeout"
 LABEL_ROLE = "com.dokku.role"  # "process", "run" or "build"
 STACK_IMAGE = "dokku/stack:latest"
 

@@ -3,7 +3,7 @@ Everything that replaces containers runs under the app's deploy lock."""
 import sys
 import time
 
-from pipeline import build, cliargs, deploy, errors, log, report, store
+from pipeline import build, cliargs, deploy, errors, log, proxy, report, store
 
 DESCRIPTION = "List and manage the app's processes"
 
@@ -137,6 +137,24 @@ def cmd_scale(args: list[str]) -> None:
     restart_if_deployed(app)
 
 
+def cmd_retire(args: list[str]) -> None:
+    """Internal: `ps:retire <app> <seconds> <container-id>...`, started detached by a release to
+    stop the previous release's containers once wait-to-retire has passed."""
+    if len(args) < 3 or not args[1].isdigit():
+        raise errors.UsageError("Usage: dokku ps:retire <app> <seconds> <container-id>...")
+    time.sleep(int(args[1]))
+    from pipeline import engine
+    containers = []
+    for container_id in args[2:]:
+        try:
+            container = engine.client().containers.get(container_id)
+        except engine.NotFound:
+            continue
+        if container.labels.get(engine.LABEL_APP) == args[0]:
+            containers.append(container)
+    deploy.stop_and_remove(containers)
+
+
 def rows(app: str) -> dict:
     from pipeline import engine
     containers = engine.app_containers(app) if is_deployed(app) else []
@@ -146,6 +164,7 @@ def rows(app: str) -> dict:
         "--processes": str(len(containers)),
         "--running": "true" if containers and len(running) == len(containers) else ("mixed" if running else "false"),
         "--ps-web-urls": " ".join(deploy.web_urls(app)) if running else "",
+        "--ps-proxy-urls": " ".join(proxy.urls(app)) if running else "",
     }
     for c in sorted(containers, key=lambda c: c.name):
         out[f"--status-{c.labels.get(engine.LABEL_PROC)}-{c.labels.get(engine.LABEL_INDEX)}"] = f"{c.status} ({c.short_id})"
@@ -182,6 +201,7 @@ COMMANDS = {
     "ps:stop": (cmd_stop, "ps:stop <app>", "Stop the app's processes"),
     "ps:start": (cmd_start, "ps:start <app>", "Start the app's processes"),
     "ps:scale": (cmd_scale, "ps:scale <app> [<proc>=<count>...]", "Show or set how many of each process type run"),
+    "ps:retire": (cmd_retire, "ps:retire <app> <seconds> <container-id>...", "(internal) Stop old containers after a wait"),
     "ps:report": (cmd_report, "ps:report [<app>] [<flag>]", "Display the app's process information"),
     "logs": (cmd_logs, "logs <app> [-t] [-n N] [-p <proc>]", "Show the app's logs"),
 }
