@@ -29,10 +29,15 @@ def app_image(app: str) -> str:
     return f"dokku/{app}:latest"
 
 
+RETIRING = ".retiring."  # in the name of a previous release's container waiting to be stopped
+
+
 def app_containers(app: str, role: str = "process", all: bool = True):
-    """The app's containers of one role (process containers by default), running or not."""
+    """The app's containers of one role (process containers by default). With all=False: the
+    running ones of the current release (not those of a previous release waiting to retire)."""
     filters = {"label": [f"{LABEL_APP}={app}", f"{LABEL_ROLE}={role}"]}
-    return client().containers.list(all=all, filters=filters)
+    found = client().containers.list(all=all, filters=filters)
+    return found if all else [c for c in found if RETIRING not in c.name]
 
 
 def tag_release(app: str, image_id: str) -> None:

@@ -157,7 +157,7 @@ def cmd_retire(args: list[str]) -> None:
 
 def rows(app: str) -> dict:
     from pipeline import engine
-    containers = engine.app_containers(app) if is_deployed(app) else []
+    containers = [c for c in engine.app_containers(app) if engine.RETIRING not in c.name] if is_deployed(app) else []
     running = [c for c in containers if c.status == "running"]
     out = {
         "--deployed": "true" if is_deployed(app) else "false",
