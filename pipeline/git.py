@@ -67,44 +67,6 @@ NETWORK_TIMEOUT = 60  # seconds git:sync waits on an HTTP remote
 # lock). A push waiting on that lock gives git this long to do so before trusting the ref.
 CLAIM_SECONDS = 10.0
 
-# The hooks as shipped in hooks/ (the source of truth; a test keeps these copies equal to it),
-# for an install that has neither the package data nor a checkout beside the package.
-PRE_RECEIVE = r'''#!/usr/bin/env bash
-# pre-receive: hand the pushed refs ("<old> <new> <ref>" lines on stdin) to `dokku git-hook <app>`,
-# which deploys the deploy branch; a non-zero exit rejects the push. No logic lives here.
-#
-# `dokku git:initialize` and `dokku git-receive-pack` copy this file into every app repo and fill
-# in the two values below: git runs hooks with a minimal PATH, and a local-path push
-# (`git push /home/dokku/<app> main`) brings none of dokku's environment.
-DOKKU_BIN=dokku
-DEFAULT_DOKKU_LIB_ROOT=/var/lib/dokku
-
-repo="$(cd "${GIT_DIR:-.}" && pwd)"   # the app's repo is $DOKKU_ROOT/<app>
-export DOKKU_ROOT="${repo%/*}"
-export DOKKU_LIB_ROOT="${DOKKU_LIB_ROOT:-$DEFAULT_DOKKU_LIB_ROOT}"
-export PYTHONUNBUFFERED=1   # the deploy's output reaches the pusher as it happens
-exec "$DOKKU_BIN" git-hook "${repo##*/}"
-'''
-POST_RECEIVE = r'''#!/usr/bin/env bash
-# post-receive: hand the updated refs ("<old> <new> <ref>" lines on stdin) to
-# `dokku git-hook --post-receive <app>`, which deploys only when the app's receive-mode is
-# post-receive (the push is accepted whatever the deploy does). No logic lives here.
-#
-# `dokku git:initialize` and `dokku git-receive-pack` copy this file into every app repo and fill
-# in the two values below: git runs hooks with a minimal PATH, and a local-path push
-# (`git push /home/dokku/<app> main`) brings none of dokku's environment.
-DOKKU_BIN=dokku
-DEFAULT_DOKKU_LIB_ROOT=/var/lib/dokku
-
-repo="$(cd "${GIT_DIR:-.}" && pwd)"   # the app's repo is $DOKKU_ROOT/<app>
-export DOKKU_ROOT="${repo%/*}"
-export DOKKU_LIB_ROOT="${DOKKU_LIB_ROOT:-$DEFAULT_DOKKU_LIB_ROOT}"
-export PYTHONUNBUFFERED=1   # the deploy's output reaches the pusher as it happens
-exec "$DOKKU_BIN" git-hook --post-receive "${repo##*/}"
-'''
-EMBEDDED_HOOKS = {"pre-receive": PRE_RECEIVE, "post-receive": POST_RECEIVE}
-
-
 # ---------------------------------------------------------------- the repo and its hooks
 
 
@@ -131,12 +93,12 @@ def dokku_bin() -> str:
 
 
 def hook_source(name: str) -> str:
-    """hooks/<name> as shipped: the package data (`<prefix>/share/dokku/hooks`), else the
-    checkout beside the package, else the copy embedded above."""
+    """hooks/<name> as shipped: the package data (`<prefix>/share/dokku/hooks`, setup.cfg's
+    data_files), else the checkout beside the package (an editable install)."""
     for folder in (Path(sys.prefix) / "share" / "dokku" / "hooks", Path(__file__).resolve().parents[1] / "hooks"):
         with contextlib.suppress(OSError):
             return (folder / name).read_text()
-    return EMBEDDED_HOOKS[name]
+    raise errors.DokkuError(f"The {name} hook is missing from this installation: reinstall dokku (scripts/install)")
 
 
 def render_hook(name: str) -> str:

@@ -10,6 +10,22 @@ import pytest
 
 from tests.conftest import DOKKU_CMD
 
+# The contract's exact line (cli-contract.md), not the code's copy of it.
+APP_NAME_ERROR = ("App name must begin with lowercase alphanumeric character, "
+                  "and cannot include uppercase characters, colons, or underscores")
+
+# The bad app names, with the contract's error for each.
+BAD_APP_NAMES = {
+    "../x": APP_NAME_ERROR,
+    "-rf": APP_NAME_ERROR,
+    "App": APP_NAME_ERROR,
+    "a_b": APP_NAME_ERROR,
+    "a:b": APP_NAME_ERROR,
+    "a" * 64: APP_NAME_ERROR,
+    "a\nb": APP_NAME_ERROR,
+    "": "Please specify an app to run the command on",
+}
+
 
 @dataclass
 class Result:

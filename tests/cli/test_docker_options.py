@@ -3,20 +3,10 @@ deploy phase), exactly as the contract words them; the hook answers the build, d
 steps merge."""
 import pytest
 
+from tests.cli.conftest import BAD_APP_NAMES
+
 WARN = " !     "
 PHASE_ERROR = "Phase(s) must be one of [build deploy run]"
-APP_NAME_ERROR = ("App name must begin with lowercase alphanumeric character, "
-                  "and cannot include uppercase characters, colons, or underscores")
-BAD_APP_NAMES = {
-    "../x": APP_NAME_ERROR,
-    "-rf": APP_NAME_ERROR,
-    "App": APP_NAME_ERROR,
-    "a_b": APP_NAME_ERROR,
-    "a:b": APP_NAME_ERROR,
-    "a" * 64: APP_NAME_ERROR,
-    "a\nb": APP_NAME_ERROR,
-    "": "Please specify an app to run the command on",
-}
 
 
 def stored(dokku, app, prop):

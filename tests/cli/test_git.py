@@ -78,9 +78,9 @@ def repo(dokku, app) -> str:
 # ---------------------------------------------------------------- hooks and git:initialize
 
 @pytest.mark.parametrize("name", ["pre-receive", "post-receive"])
-def test_embedded_hooks_equal_the_shipped_files(name):
-    assert (REPO_HOOKS / name).read_text() == pgit.EMBEDDED_HOOKS[name]
+def test_shipped_hooks_are_executable_and_found(name):
     assert os.access(REPO_HOOKS / name, os.X_OK)
+    assert pgit.hook_source(name) == (REPO_HOOKS / name).read_text()
 
 
 def test_hooks_are_shims(dokku):

@@ -8,22 +8,12 @@ import types
 
 import pytest
 
+from tests.cli.conftest import BAD_APP_NAMES
+
 WARN = " !     "
 GENERIC = "Storage path must be two valid paths divided by colon."
-APP_NAME_ERROR = ("App name must begin with lowercase alphanumeric character, "
-                  "and cannot include uppercase characters, colons, or underscores")
 RECORD_KEYS = {"host_path", "container_path", "readonly", "volume_options", "phases", "process_type"}
 
-BAD_APP_NAMES = {
-    "../x": APP_NAME_ERROR,
-    "-rf": APP_NAME_ERROR,
-    "App": APP_NAME_ERROR,
-    "a_b": APP_NAME_ERROR,
-    "a:b": APP_NAME_ERROR,
-    "a" * 64: APP_NAME_ERROR,
-    "a\nb": APP_NAME_ERROR,
-    "": "Please specify an app to run the command on",
-}
 
 BAD_SPECS = ["/a", "/a:", ":/b", "/a:b", "/a:/", "/a:/b:bogus", "x:/b", "/a:/b --privileged", "$(id):/b",
              "/a:/b\n", "/a\n:/b", "/" + "a" * 5000 + ":/b", "/a/../etc:/b", "/a:/b:ro,rw", "/a:/b:nocopy",
