@@ -2,7 +2,6 @@
 the command, and print typed errors once, with their exit code."""
 import importlib
 import os
-import shlex
 import sys
 
 from pipeline import errors, log
@@ -107,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
         if not argv and os.environ.get("SSH_ORIGINAL_COMMAND"):
+            import shlex
             try:
                 argv = shlex.split(os.environ["SSH_ORIGINAL_COMMAND"])
             except ValueError as err:  # an unclosed quote: a usage error, not a traceback

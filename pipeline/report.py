@@ -4,7 +4,6 @@ A plugin gives `rows(app) -> {"--flag-name": "value", ...}` (ordered) and option
 `json_extra(app) -> {key: value}` for typed extras in the JSON form.
 """
 import json
-from typing import Callable
 
 from pipeline import cliargs, errors, log
 
@@ -20,8 +19,9 @@ def render(app: str, plugin: str, rows: dict[str, str]) -> None:
         log.data("       " + label(flag) + value)
 
 
-def run(args: list[str], plugin: str, rows: Callable[[str], dict],
-        json_extra: Callable[[str], dict] | None = None, apps: Callable[[], list[str]] | None = None) -> int:
+def run(args: list[str], plugin: str, rows, json_extra=None, apps=None) -> int:
+    """`rows(app)` and `json_extra(app)` give the report of one app; `apps()` lists the apps
+    (default: all). No `typing` import: it costs a state command more than its whole work."""
     positional, found = [], {}
     info_flags = []
     fmt_args = []
