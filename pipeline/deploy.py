@@ -366,6 +366,11 @@ def retire(app: str, old: list, keep: set) -> None:
     if wait == 0:
         stop_and_remove(leaving)
         return
+    from pipeline import engine
+    for container in leaving:  # those not renamed by start_container (scaled down): no vhost may list them again
+        if engine.RETIRING not in container.name:
+            with contextlib.suppress(Exception):
+                container.rename(f"{container.name}{engine.RETIRING}{container.short_id}")
     log.step(f"Old containers keep serving for {wait}s (checks wait-to-retire), then stop")
     subprocess.Popen([sys.executable, "-m", "pipeline.cli", "ps:retire", app, str(wait), *(c.id for c in leaving)],
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -6,6 +6,7 @@ back, the old one keeps serving, and the error says why. A reload returns only o
 workers have stopped accepting, so the caller can retire the old containers right after.
 """
 import contextlib
+import fcntl
 import os
 import subprocess
 import time
@@ -34,6 +35,8 @@ def setting(app: str | None, key: str) -> str:
 def listen(app: str) -> str:
     address = setting(app, "bind-address")
     port = setting(app, "port")
+    if ":" in address:
+        address = f"[{address}]"  # nginx takes an IPv6 address in brackets: listen [::1]:80
     return f"{address}:{port}" if address else port
 
 
@@ -87,11 +90,26 @@ def reload() -> None:
     log.warn("nginx did not replace its workers within 10s; continuing")
 
 
+@contextlib.contextmanager
+def _conf_lock():
+    """One change of nginx's config at a time, for every dokku on the host: `nginx -t` reads
+    every app's file, so a file under test must not meet another process's file under test. The
+    lock is the include folder itself (nginx is one per host, whatever DOKKU_LIB_ROOT says)."""
+    folder = conf_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def install(app: str, text: str | None) -> None:
     """Put the app's server block in place (or remove it with None), test, reload; on a failed
     test put the previous file back and raise with nginx's message."""
     path = conf_file(app)
-    with store.lock("proxy"):
+    with _conf_lock():
         previous = path.read_text() if path.exists() else None
         if text == previous:
             return
@@ -167,13 +185,29 @@ def cmd_set(args):
             ipaddress.ip_address(value)
         except ValueError:
             raise errors.DokkuError(f"Invalid bind address {value!r}: use an IP address such as 127.0.0.1") from None
+    previous = store.get(PLUGIN, app, key)
+    _store(app, key, value)
+    log.step(f"Set {key} to {value or 'its default'}")
+    done = []
+    try:
+        for target in [app] if app else cliargs.all_apps():
+            done.append(target)
+            refresh(target)
+    except errors.DokkuError as err:
+        # nginx refused it (an address it cannot bind, say): keep the setting that serves, or
+        # every later deploy of the app would fail at the switch
+        _store(app, key, previous)
+        for target in done[:-1]:
+            with contextlib.suppress(errors.DokkuError):
+                refresh(target)
+        raise errors.DokkuError(f"{err}\n{key} stays {previous or 'the default'}") from None
+
+
+def _store(app: str | None, key: str, value: str) -> None:
     if value:
         store.put(PLUGIN, app, key, value)
     else:
         store.delete(PLUGIN, app, key)
-    log.step(f"Set {key} to {value or 'its default'}")
-    for target in [app] if app else cliargs.all_apps():
-        refresh(target)
 
 
 def rows(app: str) -> dict:
