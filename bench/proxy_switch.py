@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,12 +39,6 @@ from ps_restart import WEB_PORT, Throwaway, docker, engine_problem, parse_port  
 
 TARGET = 1.0  # seconds, median of nginx - healthy
 NGINX_DIR = Path("/etc/nginx/dokku.d")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(port: int, path: str, host: str = "localhost", timeout: float = 5) -> tuple[int, str]:
@@ -204,11 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     script = benchlib.find_dokku(args.dokku)
     plat = Throwaway(script, "bench-proxy-switch-")
     try:
-        nginx_port = free_port()
-        domain = f"bench-{secrets.token_hex(3)}.test"
-        plat.dokku("proxy:set", "--global", "port", str(nginx_port))
-        plat.dokku("proxy:set", "--global", "bind-address", "127.0.0.1")
-        plat.dokku("domains:set-global", domain)
+        nginx_port, domain = plat.behind_nginx()
         app = plat.new_app("switch")
         pushed = plat.deploy_sample(app)
         plat.dokku("checks:set", app, "wait-to-retire", str(args.wait_to_retire))

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import secrets
-import socket
 import statistics
 import sys
 import threading
@@ -37,12 +35,6 @@ import benchlib  # noqa: E402
 from ps_restart import Throwaway, engine_problem  # noqa: E402
 
 TARGET = 0.7  # through nginx / direct, requests per second, at least
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def load(port: int, host: str, expected: str, clients: int, seconds: float) -> tuple[float, list[str]]:
@@ -102,11 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     script = benchlib.find_dokku(args.dokku)
     plat = Throwaway(script, "bench-proxy-throughput-")
     try:
-        nginx_port = free_port()
-        domain = f"bench-{secrets.token_hex(3)}.test"
-        plat.dokku("proxy:set", "--global", "port", str(nginx_port))
-        plat.dokku("proxy:set", "--global", "bind-address", "127.0.0.1")
-        plat.dokku("domains:set-global", domain)
+        nginx_port, domain = plat.behind_nginx()
         app = plat.new_app("rps")
         pushed = plat.deploy_sample(app)
         host = f"{app}.{domain}"

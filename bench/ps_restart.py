@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import socket
 import shutil
 import statistics
 import subprocess
@@ -112,6 +113,18 @@ class Throwaway:
 
     def dokku(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
         return sh(*self.argv(*args), env=self.env, check=check, timeout=timeout)
+
+    def behind_nginx(self) -> tuple[int, str]:
+        """Route this root's apps through the host's nginx on a free loopback port; returns
+        (port, global domain)."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        domain = f"bench-{secrets.token_hex(3)}.test"
+        self.dokku("proxy:set", "--global", "port", str(port))
+        self.dokku("proxy:set", "--global", "bind-address", "127.0.0.1")
+        self.dokku("domains:set-global", domain)
+        return port, domain
 
     def new_app(self, prefix: str) -> str:
         name = f"{prefix}-{secrets.token_hex(3)}"
