@@ -5,7 +5,7 @@ import os
 import sys
 
 from pipeline import errors, log
-from pipeline.registry import BARE_COMMANDS, COMMAND_OWNERS, PLUGINS
+from pipeline.registry import BARE_COMMANDS, COMMAND_OWNERS, DESCRIPTIONS, PLUGINS
 
 VERSION = "0.1.0"
 GLOBAL_FLAGS = ("--quiet", "--force", "--trace")
@@ -25,10 +25,7 @@ def print_help() -> None:
     log.data("")
     log.data("Primary help options, type \"dokku COMMAND:help\" for more details, or dokku COMMAND to run:")
     for ns in sorted(PLUGINS):
-        try:
-            desc = _load(PLUGINS[ns]).DESCRIPTION
-        except (ImportError, AttributeError):
-            continue
+        desc = DESCRIPTIONS.get(ns) or _load(PLUGINS[ns]).DESCRIPTION
         log.data(f"    {ns:<20} {desc}")
     log.data(f"    {'version':<20} Print dokku's version")
 
@@ -37,11 +34,13 @@ def namespace_help(ns: str) -> None:
     module = _load(PLUGINS[ns])
     log.data(f"Usage: dokku {ns}[:COMMAND]")
     log.data("")
-    log.data(module.DESCRIPTION)
+    log.data(DESCRIPTIONS.get(ns) or module.DESCRIPTION)
     log.data("")
     log.data("Additional commands:")
-    rows = [(usage, text) for name, (_, usage, text) in sorted(module.COMMANDS.items())
-            if name.split(":")[0] == ns]
+    commands = dict(module.COMMANDS)
+    for name, owner in COMMAND_OWNERS.items():
+        commands[name] = _load(owner).COMMANDS[name]
+    rows = [(usage, text) for name, (_, usage, text) in sorted(commands.items()) if name.split(":")[0] == ns]
     width = max((len(u) for u, _ in rows), default=0)
     for usage, text in rows:
         log.data(f"    dokku {usage:<{width}}  {text}")

@@ -33,3 +33,8 @@ BARE_COMMANDS = {
 COMMAND_OWNERS = {
     "logs:deploy": "pipeline.git",
 }
+
+# A namespace served by another plugin's module says what it is itself.
+DESCRIPTIONS = {
+    "logs": "Show the app's process logs and its kept deploy logs",
+}

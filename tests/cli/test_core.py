@@ -284,3 +284,9 @@ def test_a_reader_that_stops_early_is_not_an_error(dokku):
     err = proc.stderr.read().decode()
     proc.wait(60)
     assert "BrokenPipe" not in err and "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_logs_namespace_help_lists_deploy_logs_too(dokku):
+    out = dokku.ok("logs:help").out
+    assert out.splitlines()[2] == "Show the app's process logs and its kept deploy logs"
+    assert "dokku logs:deploy <app>" in out
