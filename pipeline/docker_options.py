@@ -36,12 +36,7 @@ def options_for(app: str, phase: str, process_type: str | None = None) -> list[s
 
 def process_types(app: str) -> list[str]:
     """Process types that have their own deploy options."""
-    folder = store.prop_path(PLUGIN, app, "deploy").parent
-    try:
-        names = [p.name for p in folder.iterdir()]
-    except FileNotFoundError:
-        return []
-    return sorted(n.removeprefix("deploy.") for n in names
+    return sorted(n.removeprefix("deploy.") for n in store.list_props(PLUGIN, app)
                   if n.startswith("deploy.") and PROCESS.fullmatch(n.removeprefix("deploy.")))
 
 

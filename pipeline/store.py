@@ -46,14 +46,26 @@ def prop_path(plugin: str, app: str | None, prop: str) -> Path:
     return paths.config_dir(plugin, app) / prop
 
 
-def read_text(plugin: str, app: str | None, prop: str, default: str = "") -> str:
+def _dir(plugin: str, app: str | None) -> str:
     # Plain string paths: pathlib costs as much as the read itself on `storage:report` of
     # thousands of apps.
-    path = os.path.join(os.environ.get("DOKKU_LIB_ROOT", "/var/lib/dokku"), "config", plugin,
-                        app if app else "--global", prop)
+    return os.path.join(os.environ.get("DOKKU_LIB_ROOT", "/var/lib/dokku"), "config", plugin,
+                        app if app else "--global")
+
+
+def list_props(plugin: str, app: str | None) -> list[str]:
+    """The names of the properties stored for a plugin and app (temp files aside)."""
     try:
-        with open(path) as f:
-            return f.read()
+        return [n for n in os.listdir(_dir(plugin, app)) if not n.startswith(".")]
+    except FileNotFoundError:
+        return []
+
+
+def read_text(plugin: str, app: str | None, prop: str, default: str = "") -> str:
+    path = os.path.join(_dir(plugin, app), prop)
+    try:
+        with open(path, "rb") as f:  # bytes and one decode: cheaper than a text-mode file
+            return f.read().decode()
     except FileNotFoundError:
         return default
 
