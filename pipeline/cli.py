@@ -1,5 +1,6 @@
 """`dokku [--quiet] [--force] [--trace] <command> [args...]`: dispatch to the plugin that owns
 the command, and print typed errors once, with their exit code."""
+import gc
 import importlib
 import os
 import sys
@@ -102,6 +103,10 @@ def dispatch(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A command is a short-lived process: the cycle collector's frequent young-generation passes
+    # cost `storage:report` of 1,000 apps about a third of its time. Collect far less often
+    # (long deploys still collect).
+    gc.set_threshold(50_000, 20, 100)
     if argv is None:
         argv = sys.argv[1:]
         if not argv and os.environ.get("SSH_ORIGINAL_COMMAND"):

@@ -22,7 +22,7 @@ def validate_app_name(app: str) -> str:
 
 
 def app_exists(app: str) -> bool:
-    return paths.app_dir(app).is_dir()
+    return os.path.isdir(os.path.join(paths.dokku_root_dir(), app))
 
 
 def require_app(app: str | None) -> str:
@@ -37,7 +37,7 @@ def require_app(app: str | None) -> str:
 
 def all_apps() -> list[str]:
     try:
-        with os.scandir(paths.dokku_root()) as entries:  # d_type: no stat per app
+        with os.scandir(paths.dokku_root_dir()) as entries:  # d_type: no stat per app
             return sorted(e.name for e in entries if APP_NAME.fullmatch(e.name) and e.is_dir())
     except FileNotFoundError:
         return []

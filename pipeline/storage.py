@@ -57,11 +57,8 @@ def option_mounts(app: str) -> list[tuple[str, str | None, str, Mount]]:
     """The `-v` docker-options of every phase as (phase, process type, option text, Mount).
     A spec storage:mount would refuse (e.g. a path with a space) still shows, unparsed."""
     found = []
-    # One listdir tells which option files exist (`build`, `deploy`, `run`, `deploy.<proc>`),
-    # so a report of thousands of apps never tries to open a missing file.
-    names = sorted(store.list_props(docker_options.PLUGIN, app))
-    sources = [(phase, None) for phase in docker_options.PHASES if phase in names]
-    sources += [("deploy", n.removeprefix("deploy.")) for n in names if n.startswith("deploy.")]
+    sources = [(phase, None) for phase in docker_options.PHASES]
+    sources += [("deploy", proc) for proc in docker_options.process_types(app)]
     for phase, proc in sources:
         for option in store.read_lines(docker_options.PLUGIN, app, docker_options.prop_name(phase, proc)):
             mount = option_mount(option)
@@ -261,7 +258,7 @@ def rows(app: str) -> dict:
     out = {}
     for phase in docker_options.PHASES:
         specs = [m.spec() for m in _select([] if phase == "build" else stored, options, phase, None)]
-        out[f"--storage-{phase}-mounts"] = " ".join(shlex.join(["-v", spec]) for spec in specs)
+        out[f"--storage-{phase}-mounts"] = " ".join("-v " + shlex.quote(spec) for spec in specs)
     return out
 
 

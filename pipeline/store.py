@@ -9,7 +9,6 @@ import contextlib
 import fcntl
 import json
 import os
-from pathlib import Path
 
 from pipeline import paths
 
@@ -26,7 +25,9 @@ def _owner_ids() -> tuple[int, int] | None:
     return None if st.st_uid == 0 else (st.st_uid, st.st_gid)
 
 
-def _makedirs(path: Path) -> None:
+def _makedirs(path) -> None:
+    from pathlib import Path
+    path = Path(path)
     if path.is_dir():
         return
     missing = []
@@ -42,15 +43,14 @@ def _makedirs(path: Path) -> None:
                 os.chown(d, *owner)
 
 
-def prop_path(plugin: str, app: str | None, prop: str) -> Path:
+def prop_path(plugin: str, app: str | None, prop: str):  # -> pathlib.Path
     return paths.config_dir(plugin, app) / prop
 
 
 def _dir(plugin: str, app: str | None) -> str:
     # Plain string paths: pathlib costs as much as the read itself on `storage:report` of
     # thousands of apps.
-    return os.path.join(os.environ.get("DOKKU_LIB_ROOT", "/var/lib/dokku"), "config", plugin,
-                        app if app else "--global")
+    return f"{paths.lib_root_dir()}/config/{plugin}/{app or '--global'}"
 
 
 def list_props(plugin: str, app: str | None) -> list[str]:
@@ -62,7 +62,7 @@ def list_props(plugin: str, app: str | None) -> list[str]:
 
 
 def read_text(plugin: str, app: str | None, prop: str, default: str = "") -> str:
-    path = os.path.join(_dir(plugin, app), prop)
+    path = f"{_dir(plugin, app)}/{prop}"
     try:
         with open(path, "rb") as f:  # bytes and one decode: cheaper than a text-mode file
             return f.read().decode()
@@ -113,7 +113,8 @@ def write_lines(plugin: str, app: str | None, prop: str, lines: list[str]) -> No
 
 
 def read_json_lines(plugin: str, app: str | None, prop: str) -> list[dict]:
-    return [json.loads(line) for line in read_lines(plugin, app, prop)]
+    lines = read_lines(plugin, app, prop)
+    return json.loads("[" + ",".join(lines) + "]") if lines else []  # one parse for all lines
 
 
 def write_json_lines(plugin: str, app: str | None, prop: str, records: list[dict]) -> None:

@@ -404,3 +404,13 @@ def test_volumes_onto_free_container_paths_are_added(dokku, app):
     dokku.ok("docker-options:add", app, "deploy", "-v /srv/s:/other")
     dokku.ok("docker-options:add", app, "deploy", "-v /srv/s:/other")  # the same option again: no change
     assert listed(dokku, app, "deploy") == ["-v /srv/s:/other"]
+
+
+def test_process_scoped_options_show_in_reports_until_removed(dokku, app):
+    dokku.ok("docker-options:add", "--process", "worker", app, "deploy", "-v /x:/y")
+    mounts = dokku.ok_json("storage:report", app, "--format", "json")["mounts"]
+    assert [(m["host_path"], m["process_type"]) for m in mounts] == [("/x", "worker")]
+    assert "Docker options deploy worker:" in dokku.ok("docker-options:report", app).out
+    dokku.ok("docker-options:remove", "--process", "worker", app, "deploy", "-v /x:/y")
+    assert dokku.ok_json("storage:report", app, "--format", "json")["mounts"] == []
+    assert "worker" not in dokku.ok("docker-options:report", app).out
