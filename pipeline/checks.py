@@ -105,11 +105,7 @@ def cmd_skip(args):
 
 
 def cmd_set(args):
-    positional, found = cliargs.parse(args, {"--global": False})
-    app = None if found.get("--global") else cliargs.require_app(positional.pop(0) if positional else "")
-    if not positional or positional[0] not in SETTINGS:
-        raise errors.DokkuError(f"Invalid key: valid keys are {', '.join(sorted(SETTINGS))}")
-    key, value = positional[0], (positional[1] if len(positional) > 1 else "")
+    app, key, value = cliargs.property_args(args, SETTINGS, COMMANDS["checks:set"][1])
     if key == "wait-to-retire" and value and not value.isdigit():
         raise errors.DokkuError(f"Invalid wait-to-retire {value!r}: use a number of seconds")
     if key == "deploy-strategy" and value and value not in STRATEGIES:

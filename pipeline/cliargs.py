@@ -82,3 +82,14 @@ def output_format(found: dict, default: str = "stdout", allowed=("stdout", "json
 def expect_at_most(positional: list[str], count: int, usage: str) -> None:
     if len(positional) > count:
         raise errors.UsageError(f"Too many arguments: {' '.join(positional[count:])}\n !     Usage: dokku {usage}")
+
+
+def property_args(args: list[str], keys, usage: str) -> tuple[str | None, str, str]:
+    """`[--global|<app>] <key> [<value>]`, as every `*:set` command takes it: (the app, or None
+    for --global; the key; the value, "" to unset)."""
+    positional, found = parse(args, {"--global": False})
+    app = None if found.get("--global") else require_app(positional.pop(0) if positional else "")
+    if not positional or positional[0] not in keys:
+        raise errors.DokkuError(f"Invalid key: valid keys are {', '.join(sorted(keys))}")
+    expect_at_most(positional, 2, usage)
+    return app, positional[0], (positional[1] if len(positional) > 1 else "")

@@ -774,13 +774,7 @@ def cmd_initialize(args: list[str]) -> None:
 
 
 def cmd_set(args: list[str]) -> None:
-    usage = "git:set [--global|<app>] deploy-branch|receive-mode [<value>]"
-    positional, found = cliargs.parse(args, {"--global": False})
-    app = None if found.get("--global") else cliargs.require_app(positional.pop(0) if positional else "")
-    if not positional or positional[0] not in KEYS:
-        raise errors.DokkuError(f"Invalid key: valid keys are {', '.join(KEYS)}")
-    cliargs.expect_at_most(positional, 2, usage)
-    key, value = positional[0], (positional[1] if len(positional) > 1 else "")
+    app, key, value = cliargs.property_args(args, KEYS, "git:set [--global|<app>] deploy-branch|receive-mode [<value>]")
     if value:
         _validate(key, value)
     with store.app_lock(app):

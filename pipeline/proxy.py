@@ -172,11 +172,7 @@ def cmd_disable(args):
 
 
 def cmd_set(args):
-    positional, found = cliargs.parse(args, {"--global": False})
-    app = None if found.get("--global") else cliargs.require_app(positional.pop(0) if positional else "")
-    if not positional or positional[0] not in KEYS:
-        raise errors.DokkuError(f"Invalid key: valid keys are {', '.join(sorted(KEYS))}")
-    key, value = positional[0], (positional[1] if len(positional) > 1 else "")
+    app, key, value = cliargs.property_args(args, KEYS, COMMANDS["proxy:set"][1])
     if key == "port" and value and not (value.isdigit() and 0 < int(value) < 65536):
         raise errors.DokkuError(f"Invalid port {value!r}: use a number from 1 to 65535")
     if key == "bind-address" and value:
