@@ -41,7 +41,16 @@ trap _on_exit EXIT
 # make_work_dir: a temp folder in $WORK_DIR, removed when the script exits.
 make_work_dir() { WORK_DIR=$(mktemp -d); }
 
-require_root() { [ "$(id -u)" -eq 0 ] || die "must run as root (try: sudo bash $0)"; }
+# require_root "$@": go on as root; a non-root caller with passwordless sudo (a CI runner, say)
+# has the calling script re-run under sudo, with the same arguments and environment.
+require_root() {
+  [ "$(id -u)" -eq 0 ] && return 0
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    say "not root: re-running $0 under sudo"
+    exec sudo -n -E bash "$0" "$@"
+  fi
+  die "must run as root (try: sudo bash $0)"
+}
 
 # wait_for SECONDS CMD...: retry CMD (output hidden) every half second until it succeeds.
 wait_for() {
