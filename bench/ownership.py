@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
-from ps_restart import (APP_UID, STACK_IMAGE, Throwaway, check_restarted, docker,  # noqa: E402
-                        engine_problem)
+from ps_restart import (APP_UID, STACK_IMAGE, add_engine_bench_flags, check_restarted,  # noqa: E402
+                        docker, throwaway_for)
 
 TARGET = 1.1
 TARGET_PATH = "/storage"
@@ -100,20 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=100_000, help="files in the full mount")
     parser.add_argument("--runs", type=int, default=15, help="timed restarts of each configuration (at least 7)")
-    parser.add_argument("--no-fail", action="store_true", help="print the figures, exit 0 even if the target is missed")
-    parser.add_argument("--keep", action="store_true", help="keep the throwaway root (the app is destroyed anyway)")
-    parser.add_argument("--dokku", help="the dokku script to time (default: the first on PATH)")
+    add_engine_bench_flags(parser)
     args = parser.parse_args(argv)
     if args.runs < 7:
         parser.error("--runs must be at least 7")
     if args.files < 1:
         parser.error("--files must be at least 1")
-    problem = engine_problem()
-    if problem:
-        sys.exit(f"bench: needs a Docker engine: {problem}")
 
-    script = benchlib.find_dokku(args.dokku)
-    plat = Throwaway(script, "bench-ownership-")
+    plat = throwaway_for(args, "bench-ownership-")
     try:
         app = plat.new_app("bench")
         pushed = plat.deploy_sample(app)
@@ -125,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             wrong = wrongly_owned(folder)
             if wrong:
                 raise RuntimeError(f"{len(wrong)} entries of {folder} are not owned {APP_UID}:{APP_UID}, e.g. {wrong[0]}")
-        print(f"dokku: {script}\nroot: {plat.base}\napp: {app} (samples/stdlib-web, web=1), "
+        print(f"dokku: {plat.dokku_path}\nroot: {plat.base}\napp: {app} (samples/stdlib-web, web=1), "
               f"pushed in {pushed:.1f}s; wait-to-retire: {retire}\n"
               f"full mount: {full} -> {TARGET_PATH}, {args.files:,} files in folders of {PER_FOLDER:,}, "
               f"owned {APP_UID}:{APP_UID} ({made:.1f}s to make)\n"

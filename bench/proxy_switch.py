@@ -34,8 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import benchlib  # noqa: E402
-from ps_restart import WEB_PORT, Throwaway, docker, engine_problem, parse_port  # noqa: E402
+from ps_restart import WEB_PORT, Throwaway, add_engine_bench_flags, docker, parse_port, throwaway_for  # noqa: E402
 
 TARGET = 1.0  # seconds, median of nginx - healthy
 NGINX_DIR = Path("/etc/nginx/dokku.d")
@@ -179,22 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=12, help="timed restarts (at least 10)")
     parser.add_argument("--wait-to-retire", type=int, default=2, help="seconds (at least 1)")
-    parser.add_argument("--no-fail", action="store_true", help="print the figures, exit 0 even if the target is missed")
-    parser.add_argument("--keep", action="store_true", help="keep the throwaway root (the app is destroyed anyway)")
-    parser.add_argument("--dokku", help="the dokku script to time (default: the first on PATH)")
+    add_engine_bench_flags(parser)
     args = parser.parse_args(argv)
     if args.runs < 10:
         parser.error("--runs must be at least 10")
     if args.wait_to_retire < 1:
         parser.error("--wait-to-retire must be at least 1: the old container must outlive the switch")
-    problem = engine_problem()
-    if problem:
-        sys.exit(f"bench: needs a Docker engine: {problem}")
     if subprocess.run(["nginx", "-t", "-q"], capture_output=True).returncode != 0:
         sys.exit("bench: needs the host's nginx (scripts/start-services) and root for `nginx -t`")
 
-    script = benchlib.find_dokku(args.dokku)
-    plat = Throwaway(script, "bench-proxy-switch-")
+    plat = throwaway_for(args, "bench-proxy-switch-")
     try:
         nginx_port, domain = plat.behind_nginx()
         app = plat.new_app("switch")
@@ -203,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         host = f"{app}.{domain}"
         if get(nginx_port, "/", host)[0] != 200:
             raise RuntimeError(f"{host} does not answer through nginx on 127.0.0.1:{nginx_port}")
-        print(f"dokku: {script}\nroot: {plat.base}\napp: {app} (samples/stdlib-web, web=1), pushed in "
+        print(f"dokku: {plat.dokku_path}\nroot: {plat.base}\napp: {app} (samples/stdlib-web, web=1), pushed in "
               f"{pushed:.1f}s; nginx: 127.0.0.1:{nginx_port}, Host: {host}; wait-to-retire {args.wait_to_retire}s\n"
               f"runs: {args.runs} ps:restart after one warm-up, medians\n", flush=True)
 

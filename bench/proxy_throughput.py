@@ -31,8 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import benchlib  # noqa: E402
-from ps_restart import Throwaway, engine_problem  # noqa: E402
+from ps_restart import Throwaway, add_engine_bench_flags, throwaway_for  # noqa: E402
 
 TARGET = 0.7  # through nginx / direct, requests per second, at least
 
@@ -81,18 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds of each (at least 5)")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
-    parser.add_argument("--no-fail", action="store_true", help="print the figures, exit 0 even if the target is missed")
-    parser.add_argument("--keep", action="store_true", help="keep the throwaway root (the app is destroyed anyway)")
-    parser.add_argument("--dokku", help="the dokku script to use (default: the first on PATH)")
+    add_engine_bench_flags(parser)
     args = parser.parse_args(argv)
     if args.rounds < 5:
         parser.error("--rounds must be at least 5")
-    problem = engine_problem()
-    if problem:
-        sys.exit(f"bench: needs a Docker engine: {problem}")
 
-    script = benchlib.find_dokku(args.dokku)
-    plat = Throwaway(script, "bench-proxy-throughput-")
+    plat = throwaway_for(args, "bench-proxy-throughput-")
     try:
         nginx_port, domain = plat.behind_nginx()
         app = plat.new_app("rps")
@@ -107,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             if errors or rps == 0:
                 raise RuntimeError(f"{name} (127.0.0.1:{port}, Host: {hostname}) does not answer {expected!r}: "
                                    f"{errors[:3]}")
-        print(f"dokku: {script}\nroot: {plat.base}\napp: {app} (samples/stdlib-web, web=1), pushed in {pushed:.1f}s\n"
+        print(f"dokku: {plat.dokku_path}\nroot: {plat.base}\napp: {app} (samples/stdlib-web, web=1), pushed in {pushed:.1f}s\n"
               f"direct: 127.0.0.1:{direct_port}; nginx: 127.0.0.1:{nginx_port}, Host: {host}\n"
               f"load: {args.clients} threads, keep-alive http.client, GET /, {args.seconds:g}s a measurement; "
               f"{args.rounds} alternating rounds after one warm-up, medians\n", flush=True)

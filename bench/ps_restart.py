@@ -88,6 +88,18 @@ def parse_port(docker_port_output: str) -> int:
     raise RuntimeError(f"no published port in {docker_port_output!r}")
 
 
+def add_engine_bench_flags(parser) -> None:
+    """The flags every engine bench takes."""
+    parser.add_argument("--no-fail", action="store_true", help="print the figures, exit 0 even if the target is missed")
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway root (the app is destroyed anyway)")
+    parser.add_argument("--dokku", help="the dokku script to use (default: the first on PATH)")
+
+
+def throwaway_for(args, prefix: str) -> "Throwaway":
+    """Exit with the reason when no engine answers; else a throwaway root for the bench."""
+    return Throwaway(benchlib.find_dokku(args.dokku), prefix)
+
+
 class Throwaway:
     """A throwaway dokku installation (its own DOKKU_ROOT and DOKKU_LIB_ROOT under /tmp, as the
     e2e tier makes them) driven through the installed `dokku`; `close()` removes every app it
@@ -257,9 +269,7 @@ def check_restarted(plat: Throwaway, app: str, before: str | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="timed rounds of each (at least 7)")
-    parser.add_argument("--no-fail", action="store_true", help="print the figures, exit 0 even if the target is missed")
-    parser.add_argument("--keep", action="store_true", help="keep the throwaway root (the app is destroyed anyway)")
-    parser.add_argument("--dokku", help="the dokku script to time (default: the first on PATH)")
+    add_engine_bench_flags(parser)
     args = parser.parse_args(argv)
     if args.runs < 7:
         parser.error("--runs must be at least 7")
@@ -267,8 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         sys.exit(f"bench: needs a Docker engine: {problem}")
 
-    script = benchlib.find_dokku(args.dokku)
-    plat = Throwaway(script, "bench-ps-restart-")
+    plat = throwaway_for(args, "bench-ps-restart-")
     raw = None
     try:
         app = plat.new_app("bench")
@@ -277,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         image = f"dokku/{app}:latest"
         docker("image", "inspect", image)  # the release's tag must exist: it is the raw run's image
         raw = RawReplacer(image)
-        print(f"dokku: {script}\nroot: {plat.base}\napp: {app} (samples/stdlib-web, web=1), "
+        print(f"dokku: {plat.dokku_path}\nroot: {plat.base}\napp: {app} (samples/stdlib-web, web=1), "
               f"pushed in {pushed:.1f}s; wait-to-retire: {retire}\n"
               f"raw: docker run -d -p 127.0.0.1::{WEB_PORT} -e PORT={WEB_PORT} --user {APP_UID}:{APP_UID} "
               f"{image} /buildpacks/start web; wait for HTTP; docker rm -f <previous>\n"
